@@ -1,0 +1,1 @@
+"""Shipped guestnet themes (YAML), installed as the ``tui.themes`` package."""
