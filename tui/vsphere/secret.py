@@ -42,5 +42,5 @@ class Secret:
     def __format__(self, spec: str) -> str:
         return _MASK
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str:
         raise TypeError("a Secret cannot be pickled")
