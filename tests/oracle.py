@@ -58,9 +58,11 @@ from pyVmomi import VmomiSupport as _V
 
 __all__ = [
     "RegistryError",
+    "secret_values",
     "validate_check",
     "validate_data",
     "validate_fault",
+    "validate_http",
     "validate_property",
     "validate_request",
     "validate_response",
@@ -133,6 +135,7 @@ class _Method:
     result: Any
     result_optional: bool
     faults: tuple[Any, ...]  # fault classes
+    version: str
 
 
 @cache
@@ -247,6 +250,7 @@ def _method(managed_type: str, method: str) -> _Method:
                 result=info.result,
                 result_optional=bool(info.resultFlags & _V.F_OPTIONAL),
                 faults=tuple(_V.GetVmodlType(f) for f in info.faults),
+                version=info.version,
             )
     raise _fail("$", f"{managed_type} has no method {method!r} in the registry")
 
@@ -315,6 +319,7 @@ class _Checker:
         self.release = release
         if release is not None:
             _release_version(release)
+        self.secrets: dict[str, Any] = {}  # JSON path -> value of fields flagged secret
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -439,6 +444,7 @@ class _Checker:
         actual = _lookup(value["type"])
         if not _is_managed(actual):
             raise _fail(f"{path}.type", f"{value['type']!r} is not a managed object type")
+        self.check_release_of(value["type"], actual._version, f"{path}.type")
         if not issubclass(actual, expected):
             raise _fail(f"{path}.type", f"{value['type']!r} is not {want} or a subtype of it")
 
@@ -466,6 +472,7 @@ class _Checker:
             raise _fail(f"{path}._typeName", f"{tn!r} is not a data object type")
         if not issubclass(actual, declared):
             raise _fail(f"{path}._typeName", f"{tn!r} is not {want} or a subtype of it")
+        self.check_release_of(tn, actual._version, f"{path}._typeName")
         if tn in _ABSTRACT:
             subs = ""
             if tn == want:
@@ -487,6 +494,8 @@ class _Checker:
             if field is None:
                 raise _fail(kpath, f"unknown field of {tn}{_did_you_mean(key, fields)}")
             self.check_release(field, kpath)
+            if field.secret:
+                self.secrets[kpath] = item
             self.value(item, field.type, kpath, hint=_ENUM_HINTED.get((field.declared_in, key)))
         for name, field in fields.items():
             if not field.optional and name not in value:
@@ -496,11 +505,13 @@ class _Checker:
             post(self, value, path)
 
     def check_release(self, field: _Field, path: str) -> None:
-        if self.release is not None and not _in_release(field.version, self.release):
+        self.check_release_of(field.name, field.version, path)
+
+    def check_release_of(self, what: str, version: str, path: str) -> None:
+        if self.release is not None and not _in_release(version, self.release):
             raise _fail(
                 path,
-                f"{field.name!r} needs API release {_since(field.version)}, "
-                f"the body is for {self.release}",
+                f"{what!r} needs API release {_since(version)}, the body is for {self.release}",
             )
 
     # -- anyType slots -----------------------------------------------------------------------
@@ -658,68 +669,24 @@ def validate_data(
     array (``"ArrayOfString"``), an enum, ``"anyType"``, ``"ManagedObjectReference"`` (any managed
     object) or a managed type name (a reference that must point at that type or a subtype).
     """
-    c = _Checker(release)
-    if wsdl_type == _MOR:
-        c.mor(value, _V.ManagedObject, path)
-        return
-    t = _lookup(wsdl_type)
-    if t is None:
-        raise _fail(path, f"unknown WSDL type {wsdl_type!r}")
-    if t is type(None):
-        if value is not None:
-            raise _fail(path, "void: no value expected")
-        return
-    c.value(value, t, path)
+    _data(_Checker(release), value, wsdl_type, path)
 
 
 def validate_request(
     managed_type: str, method: str, body: dict[str, Any] | None, *, release: str | None = None
 ) -> None:
-    """Check a method's request body: a plain object of its parameters except ``_this``."""
-    m = _method(managed_type, method)
-    c = _Checker(release)
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise _fail("$", f"request body must be a JSON object, got {_json_kind(body)}")
-    if "_typeName" in body:
-        raise _fail(
-            "$._typeName",
-            f"a request body ({method}RequestType) is a plain object without _typeName",
-        )
-    params = {p.name: p for p in m.params}
-    for key, value in body.items():
-        kpath = f"$.{key}"
-        p = params.get(key)
-        if p is None:
-            what = (
-                "_this goes in the URL path, not the body"
-                if key == "_this"
-                else (f"unknown parameter of {managed_type}.{method}{_did_you_mean(key, params)}")
-            )
-            raise _fail(kpath, what)
-        c.check_release(p, kpath)
-        c.value(value, p.type, kpath)
-    for p in m.params:
-        if not p.optional and p.name not in body:
-            raise _fail("$", f"missing required parameter {p.name!r} of {managed_type}.{method}")
+    """Check a method's request body: a plain object of its parameters except ``_this``.
+
+    ``None`` stands for no body, allowed when the method has no required parameter.
+    """
+    _request(_Checker(release), managed_type, method, body)
 
 
 def validate_response(
     managed_type: str, method: str, body: Any, *, release: str | None = None
 ) -> None:
     """Check a method's return value (``None`` = no body, for void or an unset optional result)."""
-    m = _method(managed_type, method)
-    c = _Checker(release)
-    if m.result is type(None):
-        if body is not None:
-            raise _fail("$", f"{managed_type}.{method} returns void: expected no body (204)")
-        return
-    if body is None:
-        if m.result_optional:
-            return
-        raise _fail("$", f"{managed_type}.{method} must return {_wsdl_name(m.result)}, got no body")
-    c.value(body, m.result, "$")
+    _response(_Checker(release), managed_type, method, body)
 
 
 def validate_property(
@@ -729,25 +696,7 @@ def validate_property(
 
     ``None`` (no body) is accepted only where the property (or a step of its path) is optional.
     """
-    t = _lookup(managed_type)
-    if not _is_managed(t):
-        raise _fail("$", f"{managed_type!r} is not a managed object type in the registry")
-    r = _resolve_path(t, prop_name)
-    if isinstance(r, str):
-        raise _fail("$", r)
-    declared, optional, hint = r
-    if body is None:
-        if optional:
-            return
-        raise _fail("$", f"{managed_type}.{prop_name} is required, got no body")
-    c = _Checker(release)
-    if release is not None:
-        current = t
-        for part in prop_name.split("."):
-            field = _fields(current)[part]
-            c.check_release(field, "$")
-            current = field.type
-    c.value(body, declared, "$", hint=hint)
+    _property(_Checker(release), managed_type, prop_name, body)
 
 
 def validate_fault(
@@ -762,7 +711,189 @@ def validate_fault(
     With ``method=(managed_type, method_name)`` the fault must be one the method declares, a subtype
     of one, or a RuntimeFault subtype (which any method may raise).
     """
+    _fault(_Checker(release), body, method, allow_faultstring)
+
+
+def validate_check(check: str, body: Any, *, release: str | None = None) -> None:
+    """Dispatch on an EXAMPLES.md check label.
+
+    ``"request T.M"``, ``"response T.M"``, ``"property T.p"``, ``"fault T.M"``, ``"fault *"``
+    (any fault), ``"void T.M"`` (no body), ``"data WsdlType"``.
+    """
+    _check(_Checker(release), check, body)
+
+
+def secret_values(check: str, body: Any, *, release: str | None = None) -> dict[str, Any]:
+    """Validate like :func:`validate_check` and return the registry-``secret`` values by JSON path.
+
+    E.g. ``secret_values("request SessionManager.Login", body) == {"$.password": "..."}``; use it
+    to assert that no log line, screen or file ever contains one of these values.
+    """
     c = _Checker(release)
+    _check(c, check, body)
+    return dict(c.secrets)
+
+
+_VIM_PATH = re.compile(
+    r"^/sdk/vim25/(?P<release>[^/]+)/(?P<type>[^/]+)/(?P<moid>[^/]+)/(?P<member>[^/]+)$"
+)
+
+
+def validate_http(
+    http_method: str,
+    url_path: str,
+    request_body: Any,
+    status: int,
+    response_body: Any,
+    *,
+    check_release: bool = True,
+) -> None:
+    """Check one VI/JSON exchange: ``POST /sdk/vim25/{release}/{Type}/{moId}/{Method}`` or
+    ``GET /sdk/vim25/{release}/{Type}/{moId}/{property}``.
+
+    Bodies are decoded JSON (``None`` = no body). A method call answers 200 with its result, 204
+    for void or an unset optional result, or 500 with a fault the method may raise; a property
+    GET answers 200 with the value, 204 for an unset optional property, or 500 with a fault.
+    With ``check_release`` the ``{release}`` in the path also gates fields and types.
+    Raises ``ValueError`` for a path that is not a VI/JSON call (filter on ``/sdk/vim25/``).
+    """
+    path = url_path.split("?", 1)[0]
+    m = _VIM_PATH.match(path)
+    if m is None:
+        raise ValueError(f"{url_path!r} is not /sdk/vim25/{{release}}/{{Type}}/{{moId}}/{{member}}")
+    release = m["release"] if check_release else None
+    c = _Checker(release)
+    managed, member = m["type"], m["member"]
+    verb = http_method.upper()
+    if verb == "POST":
+        where = f"POST {managed}.{member}"
+        _with_context(where + " request", _request, c, managed, member, request_body)
+        if status == 500:
+            _with_context(where + " fault", _fault, c, response_body, (managed, member), True)
+            return
+        meth = _method(managed, member)
+        if status == 204:
+            if meth.result is not type(None) and not meth.result_optional:
+                raise _fail("$", f"{where}: 204 but the method must return a value")
+        elif status == 200:
+            if meth.result is type(None):
+                raise _fail("$", f"{where}: a void method answers 204, not 200")
+            if response_body is None:
+                raise _fail("$", f"{where}: 200 without a body (an unset result answers 204)")
+        else:
+            raise _fail("$", f"{where}: unexpected HTTP status {status} (200, 204 or 500)")
+        _with_context(where + " response", _response, c, managed, member, response_body)
+    elif verb == "GET":
+        where = f"GET {managed}.{member}"
+        if request_body is not None:
+            raise _fail("$", f"{where}: a property GET has no request body")
+        if status == 500:
+            _with_context(where + " fault", _fault, c, response_body, None, True)
+            return
+        if status == 200 and response_body is None:
+            raise _fail("$", f"{where}: 200 without a body (an unset property answers 204)")
+        if status not in (200, 204):
+            raise _fail("$", f"{where}: unexpected HTTP status {status} (200, 204 or 500)")
+        _with_context(where + " response", _property, c, managed, member, response_body)
+    else:
+        raise _fail("$", f"{verb} {path}: VI/JSON uses POST for methods and GET for properties")
+
+
+def _with_context(where: str, fn: Any, *args: Any) -> None:
+    try:
+        fn(*args)
+    except RegistryError as e:
+        raise RegistryError(e.path, f"{e.message} [{where}]") from None
+
+
+# --------------------------------------------------------------------------- implementations
+
+
+def _data(c: _Checker, value: Any, wsdl_type: str, path: str) -> None:
+    if wsdl_type == _MOR:
+        c.mor(value, _V.ManagedObject, path)
+        return
+    t = _lookup(wsdl_type)
+    if t is None:
+        raise _fail(path, f"unknown WSDL type {wsdl_type!r}")
+    if t is type(None):
+        if value is not None:
+            raise _fail(path, "void: no value expected")
+        return
+    c.value(value, t, path)
+
+
+def _method_in_release(c: _Checker, m: _Method) -> None:
+    c.check_release_of(f"{m.managed_type}.{m.name}", m.version, "$")
+
+
+def _request(c: _Checker, managed_type: str, method: str, body: Any) -> None:
+    m = _method(managed_type, method)
+    _method_in_release(c, m)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise _fail("$", f"request body must be a JSON object, got {_json_kind(body)}")
+    if "_typeName" in body:
+        raise _fail(
+            "$._typeName",
+            f"a request body ({method}RequestType) is a plain object without _typeName",
+        )
+    params = {p.name: p for p in m.params}
+    for key, value in body.items():
+        kpath = f"$.{key}"
+        p = params.get(key)
+        if p is None:
+            if key == "_this":
+                raise _fail(kpath, "_this goes in the URL path, not the body")
+            raise _fail(
+                kpath,
+                f"unknown parameter of {managed_type}.{method}{_did_you_mean(key, params)}",
+            )
+        c.check_release(p, kpath)
+        if p.secret:
+            c.secrets[kpath] = value
+        c.value(value, p.type, kpath)
+    for p in m.params:
+        if not p.optional and p.name not in body:
+            raise _fail("$", f"missing required parameter {p.name!r} of {managed_type}.{method}")
+
+
+def _response(c: _Checker, managed_type: str, method: str, body: Any) -> None:
+    m = _method(managed_type, method)
+    _method_in_release(c, m)
+    if m.result is type(None):
+        if body is not None:
+            raise _fail("$", f"{managed_type}.{method} returns void: expected no body (204)")
+        return
+    if body is None:
+        if m.result_optional:
+            return
+        raise _fail("$", f"{managed_type}.{method} must return {_wsdl_name(m.result)}, got no body")
+    c.value(body, m.result, "$")
+
+
+def _property(c: _Checker, managed_type: str, prop_name: str, body: Any) -> None:
+    t = _lookup(managed_type)
+    if not _is_managed(t):
+        raise _fail("$", f"{managed_type!r} is not a managed object type in the registry")
+    r = _resolve_path(t, prop_name)
+    if isinstance(r, str):
+        raise _fail("$", r)
+    declared, optional, hint = r
+    current = t
+    for part in prop_name.split("."):
+        field = _fields(current)[part]
+        c.check_release(field, "$")
+        current = field.type
+    if body is None:
+        if optional:
+            return
+        raise _fail("$", f"{managed_type}.{prop_name} is required, got no body")
+    c.value(body, declared, "$", hint=hint)
+
+
+def _fault(c: _Checker, body: Any, method: tuple[str, str] | None, allow_faultstring: bool) -> None:
     c.data(body, _METHOD_FAULT, "$", top_fault=allow_faultstring)
     if method is None:
         return
@@ -778,35 +909,30 @@ def validate_fault(
     )
 
 
-def validate_check(check: str, body: Any, *, release: str | None = None) -> None:
-    """Dispatch on an EXAMPLES.md check label.
-
-    ``"request T.M"``, ``"response T.M"``, ``"property T.p"``, ``"fault T.M"``, ``"fault *"``
-    (any fault), ``"void T.M"`` (no body), ``"data WsdlType"``.
-    """
+def _check(c: _Checker, check: str, body: Any) -> None:
     kind, _, target = check.strip().partition(" ")
     target = target.strip()
     if kind == "data":
-        validate_data(body, target, release=release)
+        _data(c, body, target, "$")
         return
     if kind == "fault" and target == "*":
-        validate_fault(body, release=release)
+        _fault(c, body, None, True)
         return
     managed, dot, member = target.partition(".")
     if not dot or not member:
         raise ValueError(f"check {check!r}: expected '<kind> <ManagedType>.<member>'")
     if kind == "request":
-        validate_request(managed, member, body, release=release)
+        _request(c, managed, member, body)
     elif kind == "response":
-        validate_response(managed, member, body, release=release)
+        _response(c, managed, member, body)
     elif kind == "property":
-        validate_property(managed, member, body, release=release)
+        _property(c, managed, member, body)
     elif kind == "fault":
-        validate_fault(body, method=(managed, member), release=release)
+        _fault(c, body, (managed, member), True)
     elif kind == "void":
         m = _method(managed, member)
         if m.result is not type(None):
             raise _fail("$", f"{managed}.{member} is not void: returns {_wsdl_name(m.result)}")
-        validate_response(managed, member, body, release=release)
+        _response(c, managed, member, body)
     else:
         raise ValueError(f"check {check!r}: unknown kind {kind!r}")

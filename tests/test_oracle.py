@@ -12,10 +12,16 @@ from typing import Any
 import pytest
 
 from tests.oracle import (
+    _ABSTRACT,
+    _ENUM_HINTED,
     RegistryError,
+    _fields,
+    _lookup,
+    secret_values,
     validate_check,
     validate_data,
     validate_fault,
+    validate_http,
     validate_property,
     validate_request,
     validate_response,
@@ -539,6 +545,112 @@ def test_release_gates_newer_fields() -> None:
         validate_property("VirtualMachine", "guest", body, release="8.0.1.0")
     with pytest.raises(RegistryError, match=r"unknown API release '8\.1'"):
         validate_data("x", "string", release="8.1")
+
+
+def test_release_gates_newer_types_and_methods() -> None:
+    newer = {"_typeName": "FileLockInfoResult"}  # a data type introduced in 8.0.2.0
+    validate_data(newer, "anyType", release="8.0.2.0")
+    with pytest.raises(
+        RegistryError, match=r"^\$\._typeName: 'FileLockInfoResult' needs .*8\.0\.2"
+    ):
+        validate_data(newer, "anyType", release="8.0.1.0")
+    validate_request("VirtualMachine", "RepairVmDiskChains_Task", None, release="9.1.0.0")
+    with pytest.raises(RegistryError, match=r"RepairVmDiskChains_Task' needs API release 9\.1"):
+        validate_request("VirtualMachine", "RepairVmDiskChains_Task", None, release="9.0.0.0")
+
+
+def test_registry_facts_listed_by_hand_exist() -> None:
+    """_ABSTRACT and _ENUM_HINTED are not registry facts: each entry must still name real types."""
+    for name in _ABSTRACT:
+        assert _lookup(name) is not None, name
+    for (type_name, field), enum_name in _ENUM_HINTED.items():
+        info = _fields(_lookup(type_name))[field]
+        assert info.type is str and info.declared_in == type_name, (type_name, field)
+        assert _lookup(enum_name).values, enum_name
+
+
+def test_secret_values() -> None:
+    assert secret_values("request SessionManager.Login", LOGIN) == {"$.password": "pw"}
+    assert secret_values(f"request {START_CHECK}", START) == {"$.auth.password": "guest-secret"}
+    assert secret_values("response SessionManager.Login", USER_SESSION) == {}
+    with pytest.raises(RegistryError):  # it validates too
+        secret_values("request SessionManager.Login", {"password": "pw"})
+
+
+_BASE = "/sdk/vim25/8.0.2.0"
+_START_URL = f"{_BASE}/VirtualMachineGuestCustomizationManager/GuestCustomizationManager/" + (
+    "StartGuestNetwork_Task"
+)
+
+
+def test_validate_http_accepts_good_exchanges() -> None:
+    validate_http("POST", f"{_BASE}/SessionManager/SessionManager/Login", LOGIN, 200, USER_SESSION)
+    validate_http("POST", _START_URL, START, 200, _mor("Task", "task-1"))
+    validate_http("POST", _START_URL, START, 500, {"_typeName": "GuestPermissionDenied"})
+    validate_http("POST", _START_URL, START, 500, {"_typeName": "NotAuthenticated"})
+    validate_http("POST", f"{_BASE}/SessionManager/SessionManager/Logout", None, 204, None)
+    pc = f"{_BASE}/PropertyCollector/session%5B1%5D2/WaitForUpdatesEx"
+    validate_http("POST", pc, {"version": ""}, 204, None)  # optional result: nothing changed
+    validate_http("GET", f"{_BASE}/Task/task-1/info", None, 200, TASK_INFO)
+    validate_http("GET", f"{_BASE}/VirtualMachine/vm-1/guest.ipAddress", None, 204, None)
+    validate_http("GET", f"{_BASE}/VirtualMachine/vm-1/runtime", None, 500,
+                  {"_typeName": "NotAuthenticated", "faultstring": "session expired"})  # fmt: skip
+
+
+_LOGIN_URL = f"{_BASE}/SessionManager/SessionManager/Login"
+_LOGOUT_URL = f"{_BASE}/SessionManager/SessionManager/Logout"
+
+HTTP_FAILURES: list[tuple[str, tuple[Any, ...], str, str]] = [
+    ("bad-request", ("POST", _LOGIN_URL, {"username": "u", "password": "p"}, 200, USER_SESSION),
+     "$.username", "[POST SessionManager.Login request]"),
+    ("bad-response", ("POST", _START_URL, START, 200, _mor("VirtualMachine", "vm-1")),
+     "$.type", "[POST VirtualMachineGuestCustomizationManager.StartGuestNetwork_Task response]"),
+    ("undeclared-fault", ("POST", _START_URL, START, 500, {"_typeName": "InvalidLogin"}),
+     "$._typeName", "not declared by"),
+    ("void-answers-200", ("POST", _LOGOUT_URL, None, 200, None), "$", "answers 204, not 200"),
+    ("required-result-204", ("POST", _LOGIN_URL, LOGIN, 204, None), "$", "must return a value"),
+    ("200-without-body", ("POST", f"{_BASE}/PropertyCollector/pc/WaitForUpdatesEx", {}, 200,
+                          None), "$", "200 without a body"),
+    ("odd-status", ("POST", _LOGIN_URL, LOGIN, 401, None), "$", "unexpected HTTP status 401"),
+    ("get-with-body", ("GET", f"{_BASE}/Task/task-1/info", {}, 200, TASK_INFO),
+     "$", "no request body"),
+    ("get-required-204", ("GET", f"{_BASE}/Task/task-1/info", None, 204, None),
+     "$", "required, got no body"),
+    ("get-200-without-body", ("GET", f"{_BASE}/VirtualMachine/vm-1/guest", None, 200, None),
+     "$", "200 without a body"),
+    ("get-odd-status", ("GET", f"{_BASE}/Task/task-1/info", None, 404, None),
+     "$", "unexpected HTTP status 404"),
+    ("bad-fault-body", ("GET", f"{_BASE}/Task/task-1/info", None, 500,
+                        {"_typeName": "NotAuthenticated", "object": "vm-1"}),
+     "$.object", "expected a ManagedObjectReference"),
+    ("put", ("PUT", _LOGIN_URL, LOGIN, 200, USER_SESSION), "$", "POST for methods"),
+    ("release-gate", ("GET", "/sdk/vim25/8.0.1.0/VirtualMachine/vm-1/guest", None, 200,
+                      {**GUEST_INFO, "guestDetailedData": "x"}),
+     "$.guestDetailedData", "needs API release 8.0.2.0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "path", "words"), [pytest.param(*h[1:], id=h[0]) for h in HTTP_FAILURES]
+)
+def test_validate_http_rejects(args: tuple[Any, ...], path: str, words: str) -> None:
+    with pytest.raises(RegistryError) as info:
+        validate_http(*args)
+    assert info.value.path == path, str(info.value)
+    assert words in info.value.message, str(info.value)
+
+
+def test_validate_http_release_gate_can_be_off() -> None:
+    body = {**GUEST_INFO, "guestDetailedData": "x"}
+    url = "/sdk/vim25/8.0.1.0/VirtualMachine/vm-1/guest"
+    validate_http("GET", url, None, 200, body, check_release=False)
+
+
+def test_validate_http_rejects_other_paths() -> None:
+    with pytest.raises(ValueError, match="is not /sdk/vim25/"):
+        validate_http("POST", "/api/vcenter/system?action=hello", {}, 200, {})
+    with pytest.raises(RegistryError, match=r"unknown API release '7\.9'"):
+        validate_http("GET", "/sdk/vim25/7.9/Task/task-1/info", None, 200, TASK_INFO)
 
 
 def test_validate_check_rejects_bad_labels() -> None:
