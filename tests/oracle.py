@@ -22,8 +22,9 @@ VI/JSON wire rules enforced (see ../shared/vijson/README.md):
 
 - every data object carries ``_typeName``, naming the declared type or one of its subtypes;
   request bodies are plain parameter objects without a top-level ``_typeName``;
-- no unknown fields, no missing required fields, no JSON ``null``, no empty arrays (unset
-  fields and empty arrays are left out);
+- no unknown fields, no missing required fields, no JSON ``null``, no empty arrays in fields or
+  parameters (unset fields and empty arrays are left out; a whole property / result / boxed
+  ``_value`` may be ``[]``);
 - primitives have the right JSON type (ints within their XSD range, ``boolean`` a JSON bool,
   ``dateTime`` an ISO-8601 string with a zone, ``base64Binary`` valid base64); enums take
   their values;
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -283,9 +285,12 @@ def _resolve_path(t: Any, dotted: str) -> tuple[Any, bool, str | None] | str:
     hint: str | None = None
     parts = dotted.split(".")
     for i, part in enumerate(parts):
-        if _is_array(current) or not (_is_managed(current) or _is_data(current)):
+        # The first step names a property of the managed object; later steps go into data
+        # objects only (a path never steps through a reference or into an array).
+        if not (_is_managed(current) if i == 0 else _is_data(current)):
             where = ".".join(parts[:i])
-            return f"{where!r} is {_wsdl_name(current)}, which has no property {part!r}"
+            what = "a reference" if _is_managed(current) else _wsdl_name(current)
+            return f"{where!r} is {what}, which has no property {part!r}"
         field = _fields(current).get(part)
         if field is None:
             return f"{_wsdl_name(current)} has no property {part!r}"
@@ -326,6 +331,7 @@ class _Checker:
     def value(
         self, value: Any, t: Any, path: str, *, boxed: bool = False, hint: str | None = None
     ) -> None:
+        """Check ``value`` against registry type ``t``; ``boxed``: a whole value (may be [])."""
         if value is None:
             raise _fail(path, "JSON null is not allowed (leave unset fields out)")
         if t is object:
@@ -366,6 +372,8 @@ class _Checker:
         elif name in ("float", "double"):
             if kind != "number":
                 raise _fail(path, f"expected {name} (JSON number), got {kind} {value!r}")
+            if not math.isfinite(value):
+                raise _fail(path, f"{value!r} is not a finite number (not valid JSON)")
         elif name == "boolean":
             if kind != "boolean":
                 raise _fail(path, f"expected boolean (JSON true/false), got {kind} {value!r}")
@@ -820,7 +828,7 @@ def _data(c: _Checker, value: Any, wsdl_type: str, path: str) -> None:
         if value is not None:
             raise _fail(path, "void: no value expected")
         return
-    c.value(value, t, path)
+    c.value(value, t, path, boxed=True)
 
 
 def _method_in_release(c: _Checker, m: _Method) -> None:
@@ -870,7 +878,7 @@ def _response(c: _Checker, managed_type: str, method: str, body: Any) -> None:
         if m.result_optional:
             return
         raise _fail("$", f"{managed_type}.{method} must return {_wsdl_name(m.result)}, got no body")
-    c.value(body, m.result, "$")
+    c.value(body, m.result, "$", boxed=True)
 
 
 def _property(c: _Checker, managed_type: str, prop_name: str, body: Any) -> None:
@@ -890,7 +898,7 @@ def _property(c: _Checker, managed_type: str, prop_name: str, body: Any) -> None
         if optional:
             return
         raise _fail("$", f"{managed_type}.{prop_name} is required, got no body")
-    c.value(body, declared, "$", hint=hint)
+    c.value(body, declared, "$", boxed=True, hint=hint)
 
 
 def _fault(c: _Checker, body: Any, method: tuple[str, str] | None, allow_faultstring: bool) -> None:

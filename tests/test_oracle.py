@@ -483,6 +483,10 @@ def test_property_paths() -> None:
         validate_property("VirtualMachine", "runtime.power", "poweredOn")
     with pytest.raises(RegistryError, match="has no property 'x'"):
         validate_property("VirtualMachine", "guest.net.x", "1")  # cannot step into an array
+    with pytest.raises(RegistryError, match="'parent' is a reference, which has no property"):
+        validate_property("VirtualMachine", "parent.name", "dc")  # nor through a reference
+    validate_property("Folder", "childEntity", [])  # a whole value may be an empty array
+    validate_response("PropertyCollector", "RetrieveProperties", [])
     validate_property("Folder", "childEntity", [_mor("Datacenter", "dc-1"), _mor("Folder", "f")])
     with pytest.raises(RegistryError, match=r"^\$\[1\]\.type: 'Task' is not ManagedEntity"):
         validate_property("Folder", "childEntity", [_mor("Folder", "f"), _mor("Task", "t")])
@@ -507,6 +511,9 @@ def test_validate_data_primitives_and_arrays() -> None:
         (128, "byte", "out of range"),
         (1, "double", ""),  # JSON integers are numbers: passes below
         ("1", "double", "expected double"),
+        (float("nan"), "double", "not a finite number"),
+        (float("inf"), "float", "not a finite number"),
+        ({"_typeName": "ArrayOfString", "_value": []}, "anyType", ""),  # boxed [] is fine
         ("%%%", "base64Binary", "not valid base64"),
         (["a", 1], "ArrayOfString", "expected string"),
         ({"_typeName": "ArrayOfInt", "_value": [1, "2"]}, "anyType", "expected int"),
