@@ -5,7 +5,7 @@ can be checked here. pyVmomi speaks SOAP; it is used only for its type registry
 (``pyVmomi.VmomiSupport.GetWsdlType("urn:vim25", name)``): fields, base types, the optional and
 secret flags, enum values, methods with their parameters, results and declared faults.
 
-Public API (a contract for the other test modules)::
+Public API (a contract for the other test modules; ``from tests.oracle import ...``)::
 
     validate_data(value, wsdl_type, *, path="$", release=None)
     validate_request(managed_type, method, body, *, release=None)
@@ -92,7 +92,7 @@ _ENUM_HINTED = {
 # Fields pyVmomi adds to the registry that the WSDL (and so VI/JSON) does not have.
 _PYVMOMI_ONLY = frozenset({("MethodFault", "msg")})
 
-# Registry primitives: WSDL name -> (JSON kind, int range or None).
+# XSD integer types: WSDL name -> inclusive range.
 _INT_RANGES = {
     "byte": (-(2**7), 2**7 - 1),
     "short": (-(2**15), 2**15 - 1),
