@@ -1,0 +1,388 @@
+"""The guestnet Textual app: profile picker → connect → main screen. Entry point ``run()``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tui.config.profiles import Profile, ProfileError
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.modals import ConfirmModal, PasswordModal, TrustModal
+from tui.ui.screens.picker import PickerScreen
+from tui.ui.session import Connector, VCenter, default_connector
+from tui.ui.themes import DEFAULT_THEME, shipped_themes, user_themes
+from tui.ui.vmstore import SORT_COLUMNS
+from tui.vsphere.errors import GuestnetError, TLSVerifyError, VimFault
+from tui.vsphere.models import TLSSpec
+from tui.vsphere.secret import Secret
+
+LOGIN_FAULTS = frozenset({"InvalidLogin", "NoPermission", "NotAuthenticated"})
+
+
+class GuestnetApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "guestnet"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        profiles: Mapping[str, Profile] | None = None,
+        profiles_problem: str | None = None,
+        initial_profile: str | None = None,
+        connector: Connector = default_connector,
+        demo: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        themes_dir: Path | None = None,
+        remember_theme: bool = True,
+        audit: Callable[..., Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.profiles: dict[str, Profile] = dict(profiles or {})
+        self.profiles_problem = profiles_problem
+        self.initial_profile = initial_profile
+        self.connector = connector
+        self.demo = demo
+        self.clock = clock
+        self.themes_dir = themes_dir
+        self.remember_theme = remember_theme
+        self._audit = audit
+        self.env = os.environ if env is None else env
+        self.session: MainScreen | None = None
+        self._forced_theme: str | None = None
+        self._closing = False
+        self._themes_ready = False
+
+    # -- startup ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self._load_themes()
+        self.push_screen(PickerScreen())
+        picker = self._picker()
+        if picker is not None:
+            hint = (
+                "No profiles yet: write profiles.yaml in the guestnet config folder "
+                "(see README) or set GOVC_URL."
+            )
+            picker.set_profiles(self.profiles, self.profiles_problem, hint)
+            if self.initial_profile:
+                picker.select(self.initial_profile)
+        if self.initial_profile:
+            if self.initial_profile in self.profiles:
+                self.connect_profile(self.initial_profile)
+            else:
+                self.notify(
+                    f"No profile named {self.initial_profile!r}.",
+                    title="Profile",
+                    severity="error",
+                )
+
+    def _picker(self) -> PickerScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, PickerScreen):
+                return screen
+        return None
+
+    def _load_themes(self) -> None:
+        errors: list[str] = []
+        for theme in shipped_themes():
+            self.register_theme(theme)
+        if self.themes_dir is not None:
+            themes, errors = user_themes(self.themes_dir)
+            for theme in themes:
+                self.register_theme(theme)
+        if errors:
+            self.notify(
+                "\n".join(errors), title="Some theme files were skipped", severity="warning"
+            )
+        name = DEFAULT_THEME
+        if self.remember_theme:
+            from tui.config.state import load_state
+
+            saved = load_state().get("theme")
+            if isinstance(saved, str) and saved in self.available_themes:
+                name = saved
+        self.theme = name
+        self._themes_ready = True
+
+    def watch_theme(self, name: str) -> None:
+        if self._forced_theme is not None or not self.remember_theme or not self._themes_ready:
+            return
+        from tui.config.state import load_state, save_state
+
+        state = load_state()
+        if state.get("theme") != name:
+            state["theme"] = name
+            try:
+                save_state(state)
+            except OSError as exc:
+                self.notify(f"Cannot remember the theme: {exc.strerror}", severity="warning")
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(self, action: str, **fields: Any) -> None:
+        """Record an action in the audit log; a write failure is a notification."""
+        main = self.session
+        base: dict[str, Any] = {}
+        if main is not None:
+            base = {
+                "profile": main.profile.name,
+                "host": main.client.host,
+                "vc_user": main.client.username,
+            }
+        try:
+            if self._audit is not None:
+                self._audit(action=action, **base, **fields)
+            else:
+                from tui.config.audit import AuditLog
+
+                AuditLog().record(action=action, **base, **fields)
+        except (OSError, TypeError, ValueError) as exc:
+            self.notify(f"Audit log not written: {exc}", severity="warning")
+
+    # -- connect ------------------------------------------------------------------------------
+    def connect_profile(self, name: str) -> None:
+        profile = self.profiles.get(name)
+        if profile is None:
+            self.notify(f"No profile named {name!r}.", severity="error")
+            return
+        self._connect(profile)
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def _connect(self, profile: Profile) -> None:
+        from tui.config.credentials import password_needs_prompt, resolve_password
+
+        problem: str | None = None
+        password: Secret | None = None
+        tls = profile.tls
+        while True:
+            if password is None:
+                if password_needs_prompt(profile):
+                    password = await self.push_screen_wait(
+                        PasswordModal(
+                            f"vCenter password for {profile.username}@{profile.host}", problem
+                        )
+                    )
+                    if password is None:
+                        return
+                else:
+                    try:
+                        password = await _in_thread(resolve_password, profile, None, self.env)
+                    except ProfileError as exc:
+                        self.notify(str(exc), title=profile.name, severity="error")
+                        return
+            spec = dataclasses.replace(profile.connect_spec(password), tls=tls)
+            self.notify(f"Connecting to {profile.host}…", timeout=2)
+            try:
+                client = await self.connector(spec)
+            except TLSVerifyError as exc:
+                if not exc.presented_sha256:
+                    self.notify(str(exc), title="TLS", severity="error")
+                    return
+                choice = await self.push_screen_wait(
+                    TrustModal(f"{profile.host}:{profile.port}", exc.presented_sha256, str(exc))
+                )
+                if choice is None:
+                    return
+                if choice == "pin":
+                    from tui.config.profiles import pin_thumbprint
+
+                    try:
+                        profile = pin_thumbprint(profile, exc.presented_sha256)
+                    except ProfileError as perr:
+                        self.notify(str(perr), title="Pin thumbprint", severity="error")
+                        return
+                    self.profiles[profile.name] = profile
+                    self.notify(f"Pinned the thumbprint into {profile.origin}")
+                    tls = profile.tls
+                else:
+                    tls = TLSSpec(ca_file=None, thumbprint=exc.presented_sha256)
+                continue
+            except VimFault as exc:
+                if exc.type_name in LOGIN_FAULTS and password_needs_prompt(profile):
+                    problem = f"Login failed: {exc.fault.message or exc.type_name}"
+                    password = None
+                    continue
+                self.notify(str(exc), title=f"Login to {profile.host}", severity="error")
+                return
+            except GuestnetError as exc:
+                self.notify(str(exc), title=f"Connect to {profile.host}", severity="error")
+                return
+            break
+        del password
+        self.open_session(profile, client)
+
+    def open_session(self, profile: Profile, client: VCenter) -> None:
+        main = MainScreen(profile, client, demo=self.demo, clock=self.clock)
+        self.session = main
+        if profile.theme:
+            if profile.theme in self.available_themes:
+                self._forced_theme = profile.theme
+                self.theme = profile.theme
+            else:
+                self.notify(f"Profile theme {profile.theme!r} not found", severity="warning")
+        self.push_screen(main)
+        self.audit("connect", outcome="ok", tls_mode=client.tls_mode)
+
+    async def close_session(self) -> None:
+        """Stop the streams and log out."""
+        main = self.session
+        if main is None:
+            return
+        self.session = None
+        for worker in list(self.workers):
+            if worker.group == "watch" or (worker.group or "").startswith("batch-"):
+                worker.cancel()
+        try:
+            await main.client.close()
+        except GuestnetError as exc:
+            self.notify(f"Logout: {exc}", severity="warning")
+        except Exception as exc:
+            self.notify(f"Logout: {exc.__class__.__name__}: {exc}", severity="warning")
+        if self._forced_theme is not None:
+            self._forced_theme = None
+            if self.remember_theme:
+                from tui.config.state import load_state
+
+                saved = load_state().get("theme")
+                self.theme = (
+                    saved
+                    if isinstance(saved, str) and saved in self.available_themes
+                    else DEFAULT_THEME
+                )
+            else:
+                self.theme = DEFAULT_THEME
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_profiles(self) -> None:
+        if self.session is not None:
+            self._leave("profiles")
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        if not self._closing:
+            self._leave("quit")
+
+    @work(exclusive=True, group="leave", exit_on_error=False)
+    async def _leave(self, where: str) -> None:
+        main = self.session
+        if main is not None and (n := main.running_tasks()):
+            question = "Quit guestnet?" if where == "quit" else "Go back to the profile picker?"
+            ok = await self.push_screen_wait(
+                ConfirmModal(
+                    question,
+                    f"{n} tasks are still open. They go on in vCenter, but guestnet stops "
+                    "following them.",
+                )
+            )
+            if not ok:
+                return
+        if where == "quit":
+            self._closing = True
+        await self.close_session()
+        if where == "quit":
+            self.exit(0)
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, PickerScreen):
+            self.pop_screen()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            err = event.worker.error
+            self.notify(
+                f"{err.__class__.__name__}: {err}", title=event.worker.name, severity="error"
+            )
+
+    # -- palette ------------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help: keys", "Every key binding", self.action_help)
+        if isinstance(screen, MainScreen):
+            main = screen
+            yield from _main_commands(self, main)
+
+
+def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand]:
+    cmds: list[tuple[str, str, Callable[[], Any]]] = [
+        ("Filter VMs", "Focus the filter (/)", main.action_filter),
+        ("Clear filter", "Show every VM (escape)", main.action_clear_filter),
+        (
+            "Mark all matching",
+            "Mark every VM matching the filter (ctrl+a)",
+            main.action_mark_all,
+        ),
+        ("Clear marks", "Unmark every VM (u)", main.action_unmark),
+        ("Start guest network", "On the marked VMs or the cursor row (s)", main.action_start),
+        ("Retry failed", "Retry the failed VMs of the shown batch (r)", main.action_retry),
+        ("Cancel tasks", "Cancel the selected task or all queued ones (c)", main.action_cancel),
+        (
+            "Abort customization",
+            "AbortCustomization_Task on a VM (A)",
+            main.action_abort,
+        ),
+        ("Copy fault as JSON", "To the clipboard via OSC 52 (y)", main.action_copy_fault),
+        (
+            "Save fault to file",
+            "Write the shown fault as JSON into the current directory",
+            lambda: main.save_fault(Path.cwd()),
+        ),
+        ("Re-sync inventory", "Full re-read of every VM (ctrl+r)", main.action_resync),
+        (
+            "Older batch",
+            "Previous batch in the task pane ([)",
+            main.task_pane.action_older,
+        ),
+        ("Newer batch", "Next batch in the task pane (])", main.task_pane.action_newer),
+        ("Profiles", "Log out and go back to the profile picker (p)", app.action_profiles),
+    ]
+    for col in SORT_COLUMNS:
+        for rev in (False, True):
+            label = f"Sort by {col} {'descending' if rev else 'ascending'}"
+            cmds.append((label, "Sort the VM table", partial(main.sort_by, col, rev)))
+    for title, help_text, cb in cmds:
+        yield SystemCommand(title, help_text, cb)
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+def run(config: Path | None, profile: str | None) -> int:
+    """``guestnet [--config F] [--profile NAME]``: open the app; returns the exit status."""
+    from tui.config import paths
+    from tui.config.profiles import load_profiles
+
+    problem: str | None = None
+    profiles: dict[str, Profile] = {}
+    try:
+        profiles = load_profiles(config, os.environ)
+    except ProfileError as exc:
+        problem = str(exc)
+    app = GuestnetApp(
+        profiles=profiles,
+        profiles_problem=problem,
+        initial_profile=profile,
+        themes_dir=paths.themes_dir(),
+    )
+    result = app.run()
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,234 @@
+"""Modals: vCenter password, certificate trust, start (guest credentials), confirmation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from tui.ui.vmstore import preflight_reason
+from tui.vsphere.models import VM, GuestCredentials
+from tui.vsphere.secret import Secret
+
+
+def _take_password(field: Input) -> Secret:
+    """Move the typed password into a Secret and wipe the widget's copy."""
+    secret = Secret(field.value)
+    field.value = ""
+    return secret
+
+
+class PasswordModal(ModalScreen[Secret | None]):
+    """Masked vCenter password prompt. Enter submits, Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, problem: str | None = None) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(escape(self.title_text), classes="dialog-title")
+            if self.problem:
+                yield Static(escape(self.problem), classes="dialog-error")
+            yield Input(password=True, placeholder="password", id="password")
+            yield Static("Enter connects · Escape cancels", classes="dialog-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    def submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(_take_password(event.input))
+
+    def action_cancel(self) -> None:
+        self.query_one("#password", Input).value = ""
+        self.dismiss(None)
+
+
+TrustChoice = Literal["once", "pin"]
+
+
+class TrustModal(ModalScreen[TrustChoice | None]):
+    """An untrusted certificate: show its SHA-256 thumbprint; trust once, pin, or cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,c", "cancel", "Cancel"),
+        Binding("t", "choose('once')", "Trust once"),
+        Binding("p", "choose('pin')", "Pin into profile"),
+    ]
+
+    def __init__(self, host: str, thumbprint: str, reason: str, can_pin: bool = True) -> None:
+        super().__init__(classes="modal")
+        self.host = host
+        self.thumbprint = thumbprint
+        self.reason = reason
+        self.can_pin = can_pin
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Untrusted certificate from {escape(self.host)}", classes="dialog-title")
+            yield Static(escape(self.reason), classes="dialog-error")
+            yield Static(
+                "SHA-256 thumbprint presented by the server:\n"
+                f"[b]{escape(self.thumbprint)}[/b]\n"
+                "Compare it with vCenter's own (govc about.cert -thumbprint) before trusting it."
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Trust once (t)", id="once", variant="warning")
+                if self.can_pin:
+                    yield Button("Pin into profile (p)", id="pin", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "once":
+            self.dismiss("once")
+        elif event.button.id == "pin":
+            self.dismiss("pin")
+        else:
+            self.dismiss(None)
+
+    def action_choose(self, choice: str) -> None:
+        if choice == "pin" and not self.can_pin:
+            return
+        self.dismiss("pin" if choice == "pin" else "once")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    creds: GuestCredentials
+    include_skipped: bool
+
+
+def preflight(vms: list[VM]) -> tuple[list[VM], list[tuple[VM, str]]]:
+    """Split into (ready, [(vm, why it would be skipped)])."""
+    ready: list[VM] = []
+    skipped: list[tuple[VM, str]] = []
+    for vm in vms:
+        why = preflight_reason(vm)
+        if why is None:
+            ready.append(vm)
+        else:
+            skipped.append((vm, why))
+    return ready, skipped
+
+
+class StartModal(ModalScreen[StartRequest | None]):
+    """How many VMs, what pre-flight would skip and why, guest username and masked password."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, vms: list[VM], username: str, title: str = "Start guest network", note: str = ""
+    ) -> None:
+        super().__init__(classes="modal")
+        self.vms = vms
+        self.username = username
+        self.title_text = title
+        self.note = note
+        self.ready, self.skipped = preflight(vms)
+
+    def compose(self) -> ComposeResult:
+        n = len(self.vms)
+        with Vertical(classes="dialog", id="start-dialog"):
+            yield Label(
+                f"{escape(self.title_text)} on {n} VM{'s' if n != 1 else ''}",
+                classes="dialog-title",
+            )
+            if self.note:
+                yield Static(escape(self.note), classes="dialog-error")
+            if self.skipped:
+                reasons = Counter(why for _, why in self.skipped)
+                lines = [
+                    f"{len(self.ready)} ready; pre-flight would skip {len(self.skipped)}:",
+                    *(f"  {c} × {escape(why)}" for why, c in reasons.most_common(5)),
+                ]
+                if len(reasons) > 5:
+                    lines.append(f"  … and {len(reasons) - 5} other reasons")
+                yield Static("\n".join(lines), id="preflight")
+                yield Checkbox("Include them anyway", id="include")
+            else:
+                yield Static(f"All {n} pass pre-flight.", id="preflight")
+            yield Label("Guest username")
+            yield Input(value=self.username, placeholder="guest user", id="username")
+            yield Label("Guest password")
+            yield Input(password=True, placeholder="guest password", id="guest-password")
+            yield Static("", id="start-error", classes="dialog-error")
+            yield Static(
+                "Tab moves · Enter in password starts · Escape cancels", classes="dialog-help"
+            )
+
+    def on_mount(self) -> None:
+        target = "#guest-password" if self.username else "#username"
+        self.query_one(target, Input).focus()
+
+    @on(Input.Submitted, "#username")
+    def username_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#guest-password", Input).focus()
+
+    @on(Input.Submitted, "#guest-password")
+    def submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.query_one("#start-error", Static)
+        username = self.query_one("#username", Input).value.strip()
+        if not username:
+            error.update("A guest username is required.")
+            self.query_one("#username", Input).focus()
+            return
+        if not event.input.value:
+            error.update("A guest password is required.")
+            return
+        include = bool(self.skipped) and self.query_one("#include", Checkbox).value
+        if not self.ready and not include:
+            error.update("Every VM would be skipped: tick “Include them anyway” or cancel.")
+            return
+        creds = GuestCredentials(username=username, password=_take_password(event.input))
+        self.dismiss(StartRequest(creds=creds, include_skipped=include))
+
+    def action_cancel(self) -> None:
+        self.query_one("#guest-password", Input).value = ""
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes/no. y or Enter confirms; n or Escape declines."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__(classes="modal")
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(escape(self.question), classes="dialog-title")
+            if self.detail:
+                yield Static(escape(self.detail))
+            yield Static("y / Enter: yes · n / Escape: no", classes="dialog-help")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,84 @@
+"""The profile picker: one line per profile; Enter connects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from tui.config.profiles import Profile
+
+
+def profile_line(p: Profile) -> str:
+    port = "" if p.port == 443 else f":{p.port}"
+    flags: list[str] = [p.tls_mode]
+    if p.read_only:
+        flags.append("read-only")
+    if p.root:
+        flags.append(f"root {p.root}")
+    tls = " ".join(flags)
+    if p.tls_mode == "insecure":
+        tls = f"[b $error]{escape(tls)}[/]"
+    else:
+        tls = escape(tls)
+    return (
+        f"[b]{escape(p.name)}[/b]  {escape(p.username)}@{escape(p.host)}{port}  "
+        f"[dim]{tls} · {escape(p.origin)}[/]"
+    )
+
+
+class PickerScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "app.quit", "Quit"),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="picker")
+        self.names: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]guestnet[/b] — choose a vCenter profile", id="picker-title")
+        yield Static("", id="picker-problem")
+        yield OptionList(id="profiles")
+        yield Static(
+            "Enter connects · profiles come from profiles.yaml and GOVC_URL (govc-env)",
+            id="picker-help",
+        )
+        yield Footer()
+
+    def set_profiles(self, profiles: dict[str, Profile], problem: str | None, hint: str) -> None:
+        self.names = list(profiles)
+        ol = self.query_one(OptionList)
+        ol.clear_options()
+        ol.add_options([Option(profile_line(p), id=name) for name, p in profiles.items()])
+        msg = self.query_one("#picker-problem", Static)
+        if problem:
+            msg.update(f"[b $error]{escape(problem)}[/]")
+        elif not profiles:
+            msg.update(escape(hint))
+        else:
+            msg.update("")
+        if profiles:
+            ol.highlighted = 0
+        ol.focus()
+
+    def select(self, name: str) -> None:
+        if name in self.names:
+            self.query_one(OptionList).highlighted = self.names.index(name)
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            from tui.ui.app import GuestnetApp
+
+            app = self.app
+            assert isinstance(app, GuestnetApp)
+            app.connect_profile(event.option.id)

@@ -1,0 +1,219 @@
+"""The VM table's data: every VM by moid, the filtered and sorted view, and the marks.
+
+Pure Python (no Textual) so that it can be measured and tested on its own. Filtering builds a
+list of moids, never widgets; marks are a set of moids and so survive filtering and sorting.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tui.vsphere.models import VM, VMBatch
+
+GLOB_CHARS = frozenset("*?[")
+
+# Sortable columns: key -> function giving a sort key for a VM.
+SORT_KEYS: dict[str, Callable[[VM], tuple[object, ...]]] = {
+    "name": lambda vm: (vm.name.lower(), vm.moid),
+    "power": lambda vm: (vm.power_state or "~", vm.name.lower(), vm.moid),
+    "tools": lambda vm: (vm.tools_running_status or "~", vm.name.lower(), vm.moid),
+    "ip": lambda vm: (_ip_key(vm.ip_address), vm.name.lower(), vm.moid),
+    "path": lambda vm: (vm.path.lower(), vm.moid),
+    "host": lambda vm: ((vm.host_name or "~").lower(), vm.name.lower(), vm.moid),
+}
+SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "path", "host")
+SORT_FIELDS: dict[str, frozenset[str]] = {
+    "name": frozenset({"name"}),
+    "power": frozenset({"power_state"}),
+    "tools": frozenset({"tools_running_status"}),
+    "ip": frozenset({"ip_address"}),
+    "path": frozenset({"path"}),
+    "host": frozenset({"host_name"}),
+}
+
+
+def _ip_key(ip: str | None) -> tuple[int, ...]:
+    if not ip:
+        return (1 << 20,)
+    parts = ip.split(".")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return (1 << 19, *(ord(c) for c in ip))
+
+
+def compile_filter(text: str) -> Callable[[str], bool] | None:
+    """Return a predicate over the lowered "name\\npath" haystack, or None for no filter.
+
+    Text with ``*``, ``?`` or ``[`` is a glob matched against the whole name or the whole path;
+    anything else is a case-insensitive substring of either.
+    """
+    text = text.strip().lower()
+    if not text:
+        return None
+    if GLOB_CHARS & set(text):
+        rx = re.compile(fnmatch.translate(text), re.DOTALL)
+        return lambda hay: any(rx.match(part) is not None for part in hay.split("\n", 1))
+    return lambda hay: text in hay
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What a batch changed, so the widget can redraw as little as possible."""
+
+    structural: bool  # rows entered/left, or order changed: redraw all
+    modified: frozenset[str] = frozenset()  # moids whose row changed in place
+
+
+@dataclass
+class VMStore:
+    vms: dict[str, VM] = field(default_factory=dict)
+    marks: set[str] = field(default_factory=set)
+    filter_text: str = ""
+    sort_column: str = "name"
+    sort_reverse: bool = False
+    _hay: dict[str, str] = field(default_factory=dict)
+    _sorted: list[str] = field(default_factory=list)
+    visible: list[str] = field(default_factory=list)
+    _pos: dict[str, int] = field(default_factory=dict)
+    _pred: Callable[[str], bool] | None = None
+
+    # -- data ---------------------------------------------------------------------------------
+    def load(self, vms: Iterable[VM]) -> None:
+        self.vms = {vm.moid: vm for vm in vms}
+        self._hay = {m: _haystack(vm) for m, vm in self.vms.items()}
+        self.marks &= self.vms.keys()
+        self._resort()
+
+    def apply(self, batch: VMBatch) -> ApplyResult:
+        if batch.resync:
+            self.load(c.vm for c in batch.changes if c.vm is not None and c.kind != "leave")
+            return ApplyResult(structural=True)
+        structural = False
+        modified: set[str] = set()
+        sort_fields = SORT_FIELDS[self.sort_column]
+        for change in batch.changes:
+            if change.kind == "leave" or change.vm is None:
+                if self.vms.pop(change.moid, None) is not None:
+                    self._hay.pop(change.moid, None)
+                    self.marks.discard(change.moid)
+                    structural = True
+                continue
+            old = self.vms.get(change.moid)
+            self.vms[change.moid] = change.vm
+            if old is None:
+                self._hay[change.moid] = _haystack(change.vm)
+                structural = True
+                continue
+            if old.name != change.vm.name or old.path != change.vm.path:
+                self._hay[change.moid] = _haystack(change.vm)
+                structural = True
+            changed = change.changed or _diff(old, change.vm)
+            if changed & sort_fields:
+                structural = True
+            modified.add(change.moid)
+        if structural:
+            self._resort()
+            return ApplyResult(structural=True, modified=frozenset(modified))
+        return ApplyResult(structural=False, modified=frozenset(modified))
+
+    # -- view ---------------------------------------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._pred = compile_filter(text)
+        self._refilter()
+
+    def set_sort(self, column: str, reverse: bool = False) -> None:
+        if column not in SORT_KEYS:
+            raise ValueError(f"unknown sort column {column!r}")
+        self.sort_column = column
+        self.sort_reverse = reverse
+        self._resort()
+
+    def _resort(self) -> None:
+        key = SORT_KEYS[self.sort_column]
+        vms = self.vms
+        self._sorted = sorted(vms, key=lambda m: key(vms[m]), reverse=self.sort_reverse)
+        self._refilter()
+
+    def _refilter(self) -> None:
+        pred = self._pred
+        if pred is None:
+            self.visible = list(self._sorted)
+        else:
+            hay = self._hay
+            self.visible = [m for m in self._sorted if pred(hay[m])]
+        self._pos = {m: i for i, m in enumerate(self.visible)}
+
+    def position(self, moid: str) -> int | None:
+        return self._pos.get(moid)
+
+    @property
+    def total(self) -> int:
+        return len(self.vms)
+
+    @property
+    def filtered(self) -> bool:
+        return self._pred is not None
+
+    # -- marks --------------------------------------------------------------------------------
+    def toggle_mark(self, moid: str) -> bool:
+        if moid in self.marks:
+            self.marks.discard(moid)
+            return False
+        if moid in self.vms:
+            self.marks.add(moid)
+            return True
+        return False
+
+    def mark_visible(self) -> int:
+        before = len(self.marks)
+        self.marks.update(self.visible)
+        return len(self.marks) - before
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+
+    def marked_vms(self) -> list[VM]:
+        """Marked VMs in the current sort order (including ones hidden by the filter)."""
+        return [self.vms[m] for m in self._sorted if m in self.marks]
+
+
+def _haystack(vm: VM) -> str:
+    return f"{vm.name}\n{vm.path}".lower()
+
+
+_FIELDS = (
+    "name",
+    "path",
+    "folder",
+    "power_state",
+    "connection_state",
+    "tools_running_status",
+    "guest_operations_ready",
+    "ip_address",
+    "host_name",
+    "instance_uuid",
+)
+
+
+def _diff(a: VM, b: VM) -> frozenset[str]:
+    return frozenset(f for f in _FIELDS if getattr(a, f) != getattr(b, f))
+
+
+# -- pre-flight ---------------------------------------------------------------------------------
+
+
+def preflight_reason(vm: VM) -> str | None:
+    """Why StartGuestNetwork would fail on this VM right now, or None when it looks ready."""
+    if vm.connection_state not in (None, "connected"):
+        return f"host connection {vm.connection_state}"
+    if vm.power_state != "poweredOn":
+        return f"not poweredOn ({vm.power_state or 'unknown'})"
+    if vm.tools_running_status != "guestToolsRunning":
+        return f"tools not running ({vm.tools_running_status or 'unknown'})"
+    if vm.guest_operations_ready is not True:
+        return "guest operations not ready"
+    return None

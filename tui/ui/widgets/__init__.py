@@ -1,0 +1,1 @@
+"""Widgets of the guestnet TUI, one module per widget."""

@@ -1,0 +1,124 @@
+"""The fault pane: everything known about why one task failed, in plain words."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.markup import escape
+from textual.widgets import Static
+
+from tui.ui.tasks import TaskRow, fmt_time
+from tui.vsphere import explain
+from tui.vsphere.models import Fault
+
+EMPTY = "No fault selected. Failed tasks show here when selected in the task pane or VM table."
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+def fault_report(row: TaskRow) -> dict[str, Any]:
+    """The JSON document that ``y`` copies and the palette saves."""
+    ev = row.event
+    doc: dict[str, Any] = {
+        "vm": {"name": row.vm.name, "moid": row.vm.moid, "path": row.vm.path},
+        "state": row.state,
+    }
+    if row.skip_reason:
+        doc["skip_reason"] = row.skip_reason
+    if row.error:
+        doc["error"] = row.error
+    if ev is not None:
+        doc["task"] = ev.task
+        doc["attempt"] = ev.attempt
+        doc["queue_time"] = _iso(ev.queue_time)
+        doc["start_time"] = _iso(ev.start_time)
+        doc["complete_time"] = _iso(ev.complete_time)
+        if ev.fault is not None:
+            hint = explain(ev.fault.type_name)
+            doc["fault"] = ev.fault.to_json()
+            doc["hint"] = {
+                "title": hint.title,
+                "explanation": hint.explanation,
+                "remedy": hint.remedy,
+            }
+    return doc
+
+
+def fault_json(row: TaskRow) -> str:
+    return json.dumps(fault_report(row), indent=2, default=str)
+
+
+def _args(args: tuple[tuple[str, object], ...]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in args) or "none"
+
+
+def render_fault(row: TaskRow) -> str:
+    """Textual markup for one row; all server text is escaped."""
+    e = escape
+    ev = row.event
+    lines: list[str] = []
+    fault: Fault | None = ev.fault if ev is not None else None
+    if fault is not None:
+        hint = explain(fault.type_name)
+        lines.append(f"[b $error]{e(fault.type_name)}[/] — [b]{e(hint.title)}[/b]")
+        lines.append(e(hint.explanation))
+        lines.append(f"[b $success]Remedy:[/] {e(hint.remedy)}")
+        lines.append("")
+        lines.append(f"[b]Message:[/b] {e(fault.message or '(none)')}")
+        if fault.messages:
+            lines.append("[b]faultMessage:[/b]")
+            for m in fault.messages:
+                lines.append(f"  • [i]{e(m.key)}[/i]  args: {e(_args(m.args))}")
+                if m.message:
+                    lines.append(f"    {e(m.message)}")
+        chain = fault.chain()
+        if len(chain) > 1:
+            lines.append("[b]Cause chain:[/b]")
+            for depth, f in enumerate(chain):
+                lead = "  " + ("  " * (depth - 1) + "└ " if depth else "")
+                lines.append(f"{lead}{e(f.type_name)}: {e(f.message or '')}")
+                for m in f.messages if depth else ():
+                    lines.append(f"{lead}  [i]{e(m.key)}[/i] ({e(_args(m.args))})")
+    elif row.state == "skipped":
+        lines.append(f"[b $warning]Skipped[/] — {e(row.skip_reason or '')}")
+        lines.append("Pre-flight found this VM not ready; start it with “include anyway” to try.")
+    elif row.error:
+        lines.append(f"[b $error]Error[/] — {e(row.error)}")
+    elif ev is not None:
+        lines.append(f"[b]{e(row.state)}[/b] — no fault")
+    else:
+        lines.append(f"[b]{e(row.state)}[/b]")
+    lines.append("")
+    lines.append(f"[b]VM:[/b] {e(row.vm.name)} ({e(row.vm.moid)})  [dim]{e(row.vm.path)}[/]")
+    if ev is not None:
+        lines.append(f"[b]Task:[/b] {e(ev.task or '-')}  attempt {ev.attempt}")
+        lines.append(
+            f"[b]Queued:[/b] {fmt_time(ev.queue_time)}  [b]Started:[/b] {fmt_time(ev.start_time)}"
+        )
+        lines.append(f"[b]Completed:[/b] {fmt_time(ev.complete_time)}")
+    if fault is not None:
+        lines.append("[dim]y copies this fault as JSON · ctrl+p “save fault” writes a file[/]")
+    return "\n".join(lines)
+
+
+class FaultPane(VerticalScroll):
+    can_focus = True
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="pane")
+        self.row: TaskRow | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, id="fault-body")
+
+    def show(self, row: TaskRow | None) -> None:
+        self.row = row
+        body = self.query_one("#fault-body", Static)
+        body.update(EMPTY if row is None else render_fault(row))
+        self.scroll_home(animate=False)

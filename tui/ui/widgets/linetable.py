@@ -1,0 +1,233 @@
+"""A virtual table on Textual's Line API: only the visible lines are ever rendered.
+
+Rows are not widgets and not stored here: a subclass answers ``row_count()``, ``row_key(i)`` and
+``row_cells(i)``. That keeps a 50,000-row table as cheap as a 50-row one; filtering or sorting is
+a new list of keys in the subclass plus one ``refresh()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int  # fixed cell width; for the flex column, its minimum
+    flex: bool = False  # takes the width that is left
+
+
+Cell = tuple[str, str | None]  # text, component class suffix ("good", "bad", "warn", "dim", "mark")
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut ``text`` to exactly ``width`` cells, marking a cut with an ellipsis."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+def layout_columns(columns: list[Column], width: int) -> list[int]:
+    """Cell widths for ``columns`` in ``width`` cells (one space between columns)."""
+    gaps = max(0, len(columns) - 1)
+    fixed = sum(c.width for c in columns if not c.flex)
+    flex_cols = [c for c in columns if c.flex]
+    left = max(0, width - fixed - gaps)
+    widths: list[int] = []
+    for c in columns:
+        if c.flex:
+            widths.append(max(c.width, left // max(1, len(flex_cols))))
+        else:
+            widths.append(c.width)
+    return widths
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Header line plus virtual rows; cursor by row index, kept in view."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "linetable--header",
+        "linetable--cursor",
+        "linetable--cursor-blur",
+        "linetable--good",
+        "linetable--bad",
+        "linetable--warn",
+        "linetable--dim",
+        "linetable--mark",
+        "linetable--accent",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class CursorMoved(Message):
+        def __init__(self, table: LineTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._widths: list[int] = []
+        self._columns: list[Column] = []
+        self._last_key: str | None = None
+
+    # -- for subclasses -----------------------------------------------------------------------
+    def columns_for(self, width: int) -> list[Column]:
+        raise NotImplementedError
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def row_key(self, index: int) -> str:
+        raise NotImplementedError
+
+    def row_cells(self, index: int) -> list[Cell]:
+        raise NotImplementedError
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def cursor_key(self) -> str | None:
+        n = self.row_count()
+        if n == 0:
+            return None
+        return self.row_key(min(self.cursor, n - 1))
+
+    def rows_changed(self) -> None:
+        """The set or order of rows changed: resize the scroll area and redraw."""
+        n = self.row_count()
+        self.virtual_size = Size(self.size.width, n + 1)
+        if self.cursor >= n:
+            self.cursor = max(0, n - 1)
+        else:
+            self._announce()
+        self.refresh()
+
+    def refresh_row(self, index: int) -> None:
+        """Redraw one row if it is on screen."""
+        top = round(self.scroll_offset.y)
+        if top <= index < top + self.size.height - 1:
+            self.refresh_line(index + 1)
+
+    def move_cursor_to(self, index: int) -> None:
+        n = self.row_count()
+        self.cursor = max(0, min(index, n - 1)) if n else 0
+
+    # -- cursor -------------------------------------------------------------------------------
+    def validate_cursor(self, value: int) -> int:
+        n = self.row_count()
+        return max(0, min(value, n - 1)) if n else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh_row(old)
+        self.refresh_row(new)
+        self._announce()
+
+    def _announce(self) -> None:
+        key = self.cursor_key
+        if key != self._last_key:
+            self._last_key = key
+            self.post_message(self.CursorMoved(self, key))
+
+    def _page(self) -> int:
+        return max(1, self.size.height - 2)
+
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = round(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_page_up(self) -> None:
+        self.cursor -= self._page()
+
+    def action_page_down(self) -> None:
+        self.cursor += self._page()
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = self.row_count() - 1
+
+    # -- rendering ----------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.row_count() + 1)
+        self._columns = []
+        self._scroll_cursor_into_view()
+
+    def on_focus(self) -> None:
+        self.refresh_row(self.cursor)
+
+    def on_blur(self) -> None:
+        self.refresh_row(self.cursor)
+
+    def _layout(self, width: int) -> tuple[list[Column], list[int]]:
+        if not self._columns or sum(self._widths) + len(self._widths) - 1 != width:
+            self._columns = self.columns_for(width)
+            self._widths = layout_columns(self._columns, width)
+        return self._columns, self._widths
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        columns, widths = self._layout(width)
+        if y == 0:
+            style = base + self.get_component_rich_style("linetable--header", partial=True)
+            text = " ".join(fit(c.label, w) for c, w in zip(columns, widths, strict=True))
+            return Strip([Segment(text, style)]).adjust_cell_length(width, style)
+        index = round(self.scroll_offset.y) + y - 1
+        if index >= self.row_count():
+            return Strip.blank(width, base)
+        on_cursor = index == self.cursor
+        row_style = base
+        if on_cursor:
+            name = "linetable--cursor" if self.has_focus else "linetable--cursor-blur"
+            row_style = base + self.get_component_rich_style(name, partial=True)
+        segments: list[Segment] = []
+        cells = self.row_cells(index)
+        last = len(widths) - 1
+        for i, ((text, cls), w) in enumerate(zip(cells, widths, strict=False)):
+            style = row_style
+            if cls is not None:
+                part = self.get_component_rich_style(f"linetable--{cls}", partial=True)
+                style = row_style + part if not on_cursor else row_style + Style(bold=part.bold)
+            segments.append(Segment(fit(text, w), style))
+            if i != last:
+                segments.append(Segment(" ", row_style))
+        return Strip(segments).adjust_cell_length(width, row_style)

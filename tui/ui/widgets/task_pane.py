@@ -1,0 +1,176 @@
+"""The task pane: one row per VM of a batch, a totals line, older batches on request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.widgets import Static
+
+from tui.ui.tasks import Batch, TaskRow, fmt_seconds
+from tui.ui.widgets.linetable import Cell, Column, LineTable
+
+STATE_CLASS = {
+    "queued": "dim",
+    "running": "accent",
+    "succeeded": "good",
+    "failed": "bad",
+    "cancelled": "warn",
+    "skipped": "warn",
+}
+BAR_WIDTH = 10
+
+
+def progress_bar(row: TaskRow) -> str:
+    if row.state == "succeeded":
+        pct = 100
+    elif row.event is None or row.event.progress is None:
+        return "" if row.final else "·" * BAR_WIDTH
+    else:
+        pct = max(0, min(100, row.event.progress))
+    filled = pct * BAR_WIDTH // 100
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {pct:3d}%"
+
+
+class TaskTable(LineTable):
+    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime]) -> None:
+        super().__init__(id=id)
+        self.current: Batch | None = None
+        self._keys: list[str] = []
+        self._pos: dict[str, int] = {}
+        self.clock = clock
+
+    def show(self, batch: Batch | None) -> None:
+        self.current = batch
+        self._keys = list(batch.rows) if batch is not None else []
+        self._pos = {k: i for i, k in enumerate(self._keys)}
+        self.cursor = 0
+        self.rows_changed()
+
+    def columns_for(self, width: int) -> list[Column]:
+        return [
+            Column("vm", "VM", 20 if width >= 90 else 16),
+            Column("state", "STATE", 9),
+            Column("progress", "PROGRESS", BAR_WIDTH + 5),
+            Column("queued", "QUEUED", 6),
+            Column("elapsed", "ELAPSED", 7),
+            Column("result", "RESULT", 10, flex=True),
+        ]
+
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    def row_key(self, index: int) -> str:
+        return self._keys[index]
+
+    def row_cells(self, index: int) -> list[Cell]:
+        assert self.current is not None
+        row = self.current.rows[self._keys[index]]
+        now = self.clock()
+        return [
+            (row.vm.name, None),
+            (row.state, STATE_CLASS.get(row.state)),
+            (progress_bar(row), "accent"),
+            (fmt_seconds(row.queued_for(now)), "dim"),
+            (fmt_seconds(row.elapsed(now)), "dim"),
+            (row.result(), "bad" if row.state == "failed" else "dim"),
+        ]
+
+    def refresh_moid(self, moid: str) -> None:
+        pos = self._pos.get(moid)
+        if pos is not None:
+            self.refresh_row(pos)
+
+    def selected_row(self) -> TaskRow | None:
+        key = self.cursor_key
+        if key is None or self.current is None:
+            return None
+        return self.current.rows.get(key)
+
+
+class TaskPane(Vertical):
+    """Totals line over the task table. ``[`` / ``]`` page through older batches."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left_square_bracket", "older", "Older batch"),
+        Binding("right_square_bracket", "newer", "Newer batch"),
+    ]
+
+    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime] | None = None):
+        super().__init__(id=id, classes="pane")
+        self.batches: list[Batch] = []
+        self.index = -1  # shown batch; -1 = none
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def compose(self) -> ComposeResult:
+        yield Static("No batch yet. Mark VMs and press s.", id="task-totals")
+        yield TaskTable(id="task-table", clock=self.clock)
+
+    @property
+    def table(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def shown(self) -> Batch | None:
+        return self.batches[self.index] if 0 <= self.index < len(self.batches) else None
+
+    @property
+    def latest(self) -> Batch | None:
+        return self.batches[-1] if self.batches else None
+
+    def add_batch(self, batch: Batch) -> None:
+        self.batches.append(batch)
+        self.index = len(self.batches) - 1
+        self.table.show(batch)
+        self.update_totals()
+
+    def task_changed(self, batch: Batch, moid: str) -> None:
+        if batch is self.shown:
+            self.table.refresh_moid(moid)
+            self.update_totals()
+
+    def batch_changed(self, batch: Batch) -> None:
+        if batch is self.shown:
+            self.table.refresh()
+            self.update_totals()
+
+    def tick(self) -> None:
+        """Redraw elapsed / queued-for of open rows (called once a second)."""
+        b = self.shown
+        if b is not None and b.running:
+            self.table.refresh()
+
+    def update_totals(self) -> None:
+        b = self.shown
+        label = self.query_one("#task-totals", Static)
+        if b is None:
+            label.update("No batch yet. Mark VMs and press s.")
+            return
+        t = b.totals()
+        parts = [f"{k} {v}" for k, v in t.items() if v or k in ("queued", "running")]
+        older = f"  [dim]{escape('[')} older: {self.index}[/]" if self.index > 0 else ""
+        newer_n = len(self.batches) - 1 - self.index
+        newer = f"  [dim]] newer: {newer_n}[/]" if newer_n > 0 else ""
+        label.update(
+            f"[b]Batch {b.number}[/b] of {len(self.batches)}: {len(b.rows)} VMs · "
+            + " · ".join(parts)
+            + older
+            + newer
+        )
+
+    def action_older(self) -> None:
+        if self.index > 0:
+            self.index -= 1
+            self.table.show(self.shown)
+            self.update_totals()
+
+    def action_newer(self) -> None:
+        if self.index < len(self.batches) - 1:
+            self.index += 1
+            self.table.show(self.shown)
+            self.update_totals()

@@ -1,0 +1,79 @@
+"""The VM table: a LineTable over a VMStore (marks, filter, sort live in the store)."""
+
+from __future__ import annotations
+
+from tui.ui.vmstore import VMStore
+from tui.ui.widgets.linetable import Cell, Column, LineTable
+
+POWER = {"poweredOn": ("on", "good"), "poweredOff": ("off", "dim"), "suspended": ("susp", "warn")}
+TOOLS = {
+    "guestToolsRunning": ("running", "good"),
+    "guestToolsNotRunning": ("stopped", "bad"),
+    "guestToolsExecutingScripts": ("starting", "warn"),
+}
+MARK = "●"
+
+
+class VMTable(LineTable):
+    """Columns: mark, name, power, tools, IP, path (and host name when wide)."""
+
+    def __init__(self, store: VMStore, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+
+    def columns_for(self, width: int) -> list[Column]:
+        name_w = 28 if width >= 120 else 20
+        cols = [
+            Column("mark", " ", 1),
+            Column("name", "NAME", name_w),
+            Column("power", "POWER", 5),
+            Column("tools", "TOOLS", 8),
+            Column("ip", "IP", 15),
+            Column("path", "PATH", 10, flex=True),
+        ]
+        if width >= 130:
+            cols.append(Column("host", "HOST NAME", 24))
+        arrow = "▼" if self.store.sort_reverse else "▲"
+        return [
+            Column(c.key, f"{c.label}{arrow}", c.width, c.flex)
+            if c.key == self.store.sort_column
+            else c
+            for c in cols
+        ]
+
+    def row_count(self) -> int:
+        return len(self.store.visible)
+
+    def row_key(self, index: int) -> str:
+        return self.store.visible[index]
+
+    def row_cells(self, index: int) -> list[Cell]:
+        moid = self.store.visible[index]
+        vm = self.store.vms[moid]
+        power, power_cls = POWER.get(vm.power_state or "", (vm.power_state or "?", "warn"))
+        tools, tools_cls = TOOLS.get(
+            vm.tools_running_status or "", (vm.tools_running_status or "?", "dim")
+        )
+        if tools_cls == "good" and vm.guest_operations_ready is False:
+            tools, tools_cls = "no-ops", "warn"
+        cells: list[Cell] = [
+            (MARK if moid in self.store.marks else " ", "mark"),
+            (vm.name, None),
+            (power, power_cls),
+            (tools, tools_cls),
+            (vm.ip_address or "-", "accent" if vm.ip_address else "dim"),
+            (vm.folder, "dim"),
+        ]
+        if self.size.width >= 130:
+            cells.append((vm.host_name or "-", "dim"))
+        return cells
+
+    def refresh_moid(self, moid: str) -> None:
+        pos = self.store.position(moid)
+        if pos is not None:
+            self.refresh_row(pos)
+
+    def refresh_header(self) -> None:
+        self._columns = []
+        self.refresh_line(round(self.scroll_offset.y))
+        self.refresh()
