@@ -1,0 +1,408 @@
+"""``Client``: connect (release negotiation, ServiceContent, Login), keepalive, and the calls the
+CLI and TUI use. See docs/ARCHITECTURE.md for the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from tui.vsphere import inventory, tasks, updates
+from tui.vsphere.errors import BadResponse, GuestnetError, VimFault
+from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
+from tui.vsphere.tls import SpecError
+from tui.vsphere.transport import SessionRenewed, Transport
+from tui.vsphere.wire import method_path, mor, parse_time
+
+log = logging.getLogger("tui.vsphere")
+
+#: API releases guestnet speaks, newest first (VI/JSON exists from 8.0.1.0 = vCenter 8.0U1).
+SUPPORTED_RELEASES: tuple[str, ...] = ("9.0.0.0", "8.0.3.0", "8.0.2.0", "8.0.1.0")
+KEEPALIVE_INTERVAL = 600.0  # seconds of idleness before a cheap call, like govc
+_RELEASE_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class Client:
+    """A logged-in VI/JSON session. Create with ``await Client.connect(spec)``."""
+
+    def __init__(
+        self,
+        spec: ConnectSpec,
+        *,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        keepalive_interval: float | None = KEEPALIVE_INTERVAL,
+        max_objects: int = inventory.DEFAULT_MAX_OBJECTS,
+        releases: Sequence[str] = SUPPORTED_RELEASES,
+    ) -> None:
+        if not spec.host or not spec.host.strip():
+            raise SpecError("vCenter host is empty")
+        if not 0 < spec.port < 65536:
+            raise SpecError(f"port out of range: {spec.port}")
+        if spec.release is not None and not _RELEASE_RE.match(spec.release):
+            raise SpecError(f"invalid API release {spec.release!r}: expected e.g. 8.0.3.0")
+        if spec.timeout <= 0:
+            raise SpecError(f"timeout must be positive, got {spec.timeout}")
+        self._spec = spec
+        self.host = spec.host.strip()
+        self.port = spec.port
+        self.username = spec.username
+        self.transport = Transport(
+            self.host,
+            spec.port,
+            spec.tls,
+            spec.timeout,
+            http_transport=http_transport,
+            event_hooks=event_hooks,
+        )
+        self.transport.relogin = self._login
+        self.tls_mode: str = self.transport.tls_mode
+        self.release: str = spec.release or ""
+        self.about: About | None = None
+        self.root_folder = ""
+        self.property_collector = ""
+        self.view_manager = ""
+        self.session_manager = ""
+        self.guest_customization_manager: str | None = None
+        self.max_objects = max_objects
+        self._releases = tuple(releases)
+        self._keepalive_interval = keepalive_interval
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._resources: set[_Closable] = set()
+        self._closed = False
+        self._logged_in = False
+        self._creds_for: dict[str, GuestCredentials] = {}
+
+    # ------------------------------------------------------------------ connect / close
+
+    @classmethod
+    async def connect(
+        cls,
+        spec: ConnectSpec,
+        *,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        keepalive_interval: float | None = KEEPALIVE_INTERVAL,
+        max_objects: int = inventory.DEFAULT_MAX_OBJECTS,
+        releases: Sequence[str] = SUPPORTED_RELEASES,
+    ) -> Client:
+        client = cls(
+            spec,
+            http_transport=http_transport,
+            event_hooks=event_hooks,
+            keepalive_interval=keepalive_interval,
+            max_objects=max_objects,
+            releases=releases,
+        )
+        try:
+            content = await client._negotiate()
+            client._read_content(content)
+            await client._login()
+        except BaseException:
+            await client.close()
+            raise
+        client._start_keepalive()
+        return client
+
+    @property
+    def thumbprint_sha256(self) -> str | None:
+        """SHA-256 thumbprint of the certificate the server presented (colon hex, upper case)."""
+        tp = self.transport.cert.presented
+        return tp.sha256 if tp else None
+
+    @property
+    def thumbprint_sha1(self) -> str | None:
+        tp = self.transport.cert.presented
+        return tp.sha1 if tp else None
+
+    @property
+    def request_count(self) -> int:
+        return self.transport.request_count
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop watches and runs (destroying their views/filters), log out, close connections.
+
+        Safe to call more than once, after an error, and from a cancelled task.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
+            await asyncio.gather(self._keepalive_task, return_exceptions=True)
+        for r in list(self._resources):
+            try:
+                await asyncio.wait_for(r.aclose(), timeout=15.0)
+            except (GuestnetError, TimeoutError) as e:
+                log.debug("closing %r failed: %s", r, e)
+        self._resources.clear()
+        if self._logged_in:
+            self._logged_in = False
+            self.transport.relogin = None
+            try:
+                await self.transport.invoke(
+                    "SessionManager", self.session_manager, "Logout", auth="none", timeout_s=5.0
+                )
+            except GuestnetError as e:
+                log.debug("Logout failed: %s", e)
+        await self.transport.aclose()
+
+    def _track(self, r: _Closable) -> None:
+        self._resources.add(r)
+
+    def _forget(self, r: object) -> None:
+        self._resources.discard(r)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GuestnetError(f"the connection to {self.host} is closed")
+
+    # ------------------------------------------------------------------ negotiation
+
+    def _content_path(self, release: str) -> str:
+        return f"/sdk/vim25/{release}/ServiceInstance/ServiceInstance/content"
+
+    async def _negotiate(self) -> dict[str, Any]:
+        t = self.transport
+        if self._spec.release:
+            try:
+                content = await t.send("GET", self._content_path(self._spec.release), None)
+            except BadResponse:
+                raise GuestnetError(
+                    f"{self.host} does not offer the pinned API release {self._spec.release} "
+                    f"(guestnet speaks {', '.join(self._releases)})"
+                ) from None
+            self._set_release(self._spec.release)
+            return _content_dict(content, self.host)
+        release: str | None = None
+        try:
+            hello = await t.send(
+                "POST", "/api/vcenter/system?action=hello", {"api_releases": list(self._releases)}
+            )
+        except (BadResponse, VimFault) as e:  # 8.0U1 has no hello: probe instead
+            log.debug("hello not available: %s", e)
+            hello = None
+        if isinstance(hello, dict) and isinstance(hello.get("api_release"), str):
+            offered = hello["api_release"]
+            if offered == "":
+                raise GuestnetError(
+                    f"{self.host} supports none of the API releases guestnet speaks "
+                    f"({', '.join(self._releases)})"
+                )
+            if offered in self._releases:
+                release = offered
+        if release is not None:
+            content = await t.send("GET", self._content_path(release), None)
+            self._set_release(release)
+            return _content_dict(content, self.host)
+        for candidate in self._releases:
+            try:
+                content = await t.send("GET", self._content_path(candidate), None)
+            except BadResponse:
+                continue
+            self._set_release(candidate)
+            return _content_dict(content, self.host)
+        raise GuestnetError(
+            f"{self.host}:{self.port} offers no VI/JSON API release guestnet speaks "
+            f"(tried {', '.join(self._releases)}); vCenter 8.0U1 or later is needed"
+        )
+
+    def _set_release(self, release: str) -> None:
+        self.release = release
+        self.transport.prefix = f"/sdk/vim25/{release}"
+
+    def _read_content(self, content: dict[str, Any]) -> None:
+        def ref(name: str, required: bool = True) -> str | None:
+            v = content.get(name)
+            if isinstance(v, dict) and isinstance(v.get("value"), str):
+                return str(v["value"])
+            if required:
+                raise BadResponse(f"ServiceContent from {self.host} lacks {name}")
+            return None
+
+        self.root_folder = ref("rootFolder") or ""
+        self.property_collector = ref("propertyCollector") or ""
+        self.view_manager = ref("viewManager", False) or "ViewManager"
+        self.session_manager = ref("sessionManager", False) or "SessionManager"
+        self.guest_customization_manager = ref("guestCustomizationManager", False)
+        a = content.get("about")
+        if not isinstance(a, dict):
+            raise BadResponse(f"ServiceContent from {self.host} lacks about")
+        self.about = About(
+            name=str(a.get("name", "")),
+            full_name=str(a.get("fullName", "")),
+            version=str(a.get("version", "")),
+            build=str(a.get("build", "")),
+            api_version=str(a.get("apiVersion", "")),
+            instance_uuid=a.get("instanceUuid"),
+        )
+
+    async def _login(self) -> None:
+        """Login (also used for the transparent re-login); keeps the session header."""
+        t = self.transport
+        t.set_session(None)
+        path = t.prefix + method_path("SessionManager", self.session_manager, "Login")
+        body = {"userName": self._spec.username, "password": self._spec.password.reveal()}
+        result, headers = await t.send_with_headers("POST", path, body)
+        del body
+        token = headers.get("vmware-api-session-id")
+        if not token:
+            raise BadResponse(f"Login at {self.host} returned no vmware-api-session-id header")
+        t.set_session(token)
+        self._logged_in = True
+        if isinstance(result, dict):
+            log.info("logged in to %s as %s", self.host, result.get("userName", self.username))
+
+    # ------------------------------------------------------------------ keepalive
+
+    def _start_keepalive(self) -> None:
+        if self._keepalive_interval and self._keepalive_interval > 0:
+            self._keepalive_task = asyncio.get_running_loop().create_task(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        interval = float(self._keepalive_interval or KEEPALIVE_INTERVAL)
+        t = self.transport
+        while True:
+            idle = time.monotonic() - t.last_activity
+            if idle < interval:
+                await asyncio.sleep(interval - idle)
+                continue
+            try:
+                await t.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+            except GuestnetError as e:
+                log.info("keepalive to %s failed: %s", self.host, e)
+                await asyncio.sleep(interval)
+
+    # ------------------------------------------------------------------ inventory
+
+    async def list_vms(self, root: str | None = None) -> list[VM]:
+        """Every VM under ``root`` (inventory path like ``/DC/vm/team-a``; None = everything)."""
+        self._check_open()
+        for attempt in (1, 2):
+            try:
+                return await inventory.list_vms(
+                    self.transport,
+                    self.view_manager,
+                    self.property_collector,
+                    self.root_folder,
+                    root,
+                    self.max_objects,
+                )
+            except SessionRenewed:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def watch_vms(
+        self,
+        root: str | None = None,
+        on_status: Callable[[str], None] | None = None,
+        *,
+        max_wait: int = 30,
+        backoff: Sequence[float] = updates.DEFAULT_BACKOFF,
+    ) -> updates.VMWatch:
+        """Async iterator of VMBatch; the first (and each after a recovery) has ``resync=True``."""
+        self._check_open()
+        w = updates.VMWatch(
+            self,
+            updates.watch_vms(self, root, on_status, max_wait=max_wait, backoff=backoff),
+        )
+        self._track(w)
+        return w
+
+    # ------------------------------------------------------------------ guest network
+
+    def start_guest_network(
+        self,
+        vms: Sequence[VM],
+        creds: GuestCredentials,
+        concurrency: int = 8,
+        **options: Any,
+    ) -> tasks.GuestNetworkRun:
+        """Start the guest network on ``vms``; returns a run (async iterator of TaskEvent).
+
+        ``concurrency`` bounds the StartGuestNetwork_Task calls in flight. ``await`` the result
+        or iterate it to start; options (tests, tuning): max_attempts, retry_delays, max_wait,
+        dispatch_poll, coalesce, batch_window, on_status.
+        """
+        self._check_open()
+        run = tasks.GuestNetworkRun(self, vms, creds, concurrency, **options)
+        self._track(run)
+        for vm in vms:
+            self._creds_for[vm.moid] = creds
+        return run
+
+    async def cancel_task(self, task_moid: str) -> None:
+        self._check_open()
+        await self.transport.invoke("Task", task_moid, "CancelTask")
+
+    async def abort_customization(
+        self, vm_moid: str, creds: GuestCredentials | None = None, *, max_wait: int = 30
+    ) -> TaskEvent:
+        """AbortCustomization_Task on a VM whose customization is stuck; returns the final event.
+
+        The call needs guest credentials (a required parameter of the API): ``creds``, else
+        those of the latest run that included the VM.
+        """
+        self._check_open()
+        creds = creds or self._creds_for.get(vm_moid)
+        if creds is None:
+            raise GuestnetError(
+                f"AbortCustomization_Task on {vm_moid} needs guest credentials: pass creds"
+            )
+        if self.guest_customization_manager is None:
+            raise GuestnetError(f"{self.host} has no guest customization manager")
+        name = await self._vm_name(vm_moid)
+        try:
+            ref = await self.transport.invoke(
+                tasks.GCM_TYPE,
+                self.guest_customization_manager,
+                "AbortCustomization_Task",
+                {"vm": mor("VirtualMachine", vm_moid), "auth": tasks.guest_auth(creds)},
+            )
+        except VimFault as e:
+            return TaskEvent(vm_moid=vm_moid, vm_name=name, state="failed", fault=e.fault)
+        task = str(ref["value"])
+        props = await tasks.wait_for_task(self, task, max_wait=max_wait)
+        state, fault = tasks.task_state(props)
+        progress = props.get("info.progress")
+        return TaskEvent(
+            vm_moid=vm_moid,
+            vm_name=name,
+            state=state or "failed",
+            task=task,
+            progress=progress if isinstance(progress, int) else None,
+            fault=fault,
+            queue_time=parse_time(props.get("info.queueTime")),
+            start_time=parse_time(props.get("info.startTime")),
+            complete_time=parse_time(props.get("info.completeTime")),
+            cancelable=props.get("info.cancelable") is True,
+        )
+
+    async def _vm_name(self, vm_moid: str) -> str:
+        try:
+            name = await self.transport.get_property("VirtualMachine", vm_moid, "name")
+        except GuestnetError:
+            return vm_moid
+        return name if isinstance(name, str) else vm_moid
+
+
+def _content_dict(content: Any, host: str) -> dict[str, Any]:
+    if not isinstance(content, dict) or content.get("_typeName") not in (None, "ServiceContent"):
+        raise BadResponse(f"{host} did not return a ServiceContent")
+    return content

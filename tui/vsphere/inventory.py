@@ -1,0 +1,308 @@
+"""Inventory: ContainerView + paged RetrievePropertiesEx, folder paths, VM values.
+
+``list_vms`` costs ``ceil((N + folders) / max_objects) + 2`` requests for the whole inventory
+(one view over VirtualMachine, Folder and Datacenter, its pages, DestroyView) and three more
+when a root path is given (a Folder/Datacenter retrieval to resolve the path).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.vsphere.errors import GuestnetError
+from tui.vsphere.models import VM
+from tui.vsphere.transport import Transport
+from tui.vsphere.wire import MOR, mor
+
+log = logging.getLogger("tui.vsphere")
+
+# VM property path -> VM field. Exactly what the table shows, nothing more.
+VM_PROPERTIES: dict[str, str] = {
+    "name": "name",
+    "parent": "folder",
+    "runtime.powerState": "power_state",
+    "runtime.connectionState": "connection_state",
+    "guest.toolsRunningStatus": "tools_running_status",
+    "guest.guestOperationsReady": "guest_operations_ready",
+    "guest.ipAddress": "ip_address",
+    "guest.hostName": "host_name",
+    "summary.config.instanceUuid": "instance_uuid",
+}
+CONTAINER_TYPES = ("Folder", "Datacenter")
+CONTAINER_PROPERTIES = ("name", "parent")
+DEFAULT_MAX_OBJECTS = 1000
+
+
+class InventoryPathError(GuestnetError):
+    """An inventory path that is malformed or names no folder/datacenter."""
+
+
+@dataclass(slots=True)
+class FolderMap:
+    """Folder/Datacenter moid → (name, parent moid); paths like ``/DC/vm/team-a``."""
+
+    root: str
+    nodes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    _paths: dict[str, str] = field(default_factory=dict)
+
+    def set(self, moid: str, name: str | None, parent: str | None, kind: str = "Folder") -> None:
+        self.kinds[moid] = kind
+        old = self.nodes.get(moid)
+        new = (name if name is not None else (old[0] if old else moid), parent)
+        if old != new:
+            self.nodes[moid] = new
+            self._paths.clear()
+
+    def remove(self, moid: str) -> None:
+        self.kinds.pop(moid, None)
+        if self.nodes.pop(moid, None) is not None:
+            self._paths.clear()
+
+    def path(self, moid: str | None) -> str:
+        """Inventory path of a container; the root folder is ``""``; unknown → ``""``."""
+        if moid is None or moid == self.root:
+            return ""
+        cached = self._paths.get(moid)
+        if cached is not None:
+            return cached
+        parts: list[str] = []
+        cur: str | None = moid
+        seen: set[str] = set()
+        while cur is not None and cur != self.root and cur not in seen:
+            seen.add(cur)
+            node = self.nodes.get(cur)
+            if node is None:
+                break
+            parts.append(node[0])
+            cur = node[1]
+        p = "/" + "/".join(reversed(parts)) if parts else ""
+        self._paths[moid] = p
+        return p
+
+    def find(self, path: str) -> str:
+        """The moid of the container at ``path`` (``/`` is the root folder)."""
+        norm = normalize_path(path)
+        if norm == "":
+            return self.root
+        for moid in self.nodes:
+            if self.path(moid) == norm:
+                return moid
+        raise InventoryPathError(f"inventory path not found: {path} (no such folder or datacenter)")
+
+
+def normalize_path(path: str) -> str:
+    p = path.strip()
+    if not p.startswith("/"):
+        raise InventoryPathError(f"inventory path must start with '/': {path!r}")
+    parts = [s for s in p.split("/") if s]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def view_spec(view_moid: str, prop_sets: Iterable[tuple[str, Iterable[str]]]) -> dict[str, Any]:
+    """PropertyFilterSpec over a ContainerView's ``view`` for the given (type, paths)."""
+    return {
+        "_typeName": "PropertyFilterSpec",
+        "propSet": [
+            {"_typeName": "PropertySpec", "type": t, "pathSet": list(paths)}
+            for t, paths in prop_sets
+        ],
+        "objectSet": [
+            {
+                "_typeName": "ObjectSpec",
+                "obj": mor("ContainerView", view_moid),
+                "skip": True,
+                "selectSet": [
+                    {
+                        "_typeName": "TraversalSpec",
+                        "name": "traverseView",
+                        "type": "ContainerView",
+                        "path": "view",
+                        "skip": False,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def inventory_prop_sets() -> list[tuple[str, Iterable[str]]]:
+    return [
+        ("VirtualMachine", VM_PROPERTIES),
+        ("Folder", CONTAINER_PROPERTIES),
+        ("Datacenter", CONTAINER_PROPERTIES),
+    ]
+
+
+async def create_view(
+    t: Transport, view_manager: str, container: str, types: Iterable[str], container_type: str
+) -> str:
+    ref = await t.invoke(
+        "ViewManager",
+        view_manager,
+        "CreateContainerView",
+        {"container": mor(container_type, container), "type": list(types), "recursive": True},
+    )
+    return str(ref["value"])
+
+
+async def destroy_view(t: Transport, view_moid: str) -> None:
+    await t.invoke("ContainerView", view_moid, "DestroyView", auth="none", timeout_s=10.0)
+
+
+async def retrieve_pages(
+    t: Transport, collector: str, spec: Mapping[str, Any], max_objects: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """RetrievePropertiesEx + ContinueRetrievePropertiesEx; yields each page's ObjectContents.
+
+    A consumer that stops early gets the server-side result set released
+    (CancelRetrievePropertiesEx).
+    """
+    result = await t.invoke(
+        "PropertyCollector",
+        collector,
+        "RetrievePropertiesEx",
+        {"specSet": [spec], "options": {"_typeName": "RetrieveOptions", "maxObjects": max_objects}},
+        auth="raise",
+    )
+    token: str | None = None
+    try:
+        while result is not None:
+            token = result.get("token")
+            yield result.get("objects") or []
+            if not token:
+                return
+            result = await t.invoke(
+                "PropertyCollector",
+                collector,
+                "ContinueRetrievePropertiesEx",
+                {"token": token},
+                auth="raise",
+            )
+            token = None
+    finally:
+        if token:
+            try:
+                await t.invoke(
+                    "PropertyCollector",
+                    collector,
+                    "CancelRetrievePropertiesEx",
+                    {"token": token},
+                    auth="none",
+                    timeout_s=10.0,
+                )
+            except GuestnetError as e:  # best effort: the server expires it anyway
+                log.debug("CancelRetrievePropertiesEx failed: %s", e)
+
+
+def props_of(obj_content: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamicProperty list → {path: plain value}; MORs become their moid."""
+    d: dict[str, Any] = {}
+    for p in obj_content.get("propSet") or ():
+        v = p.get("val")
+        if type(v) is dict:
+            if "_value" in v:
+                v = v["_value"]
+            elif v.get("_typeName") == MOR:
+                v = v["value"]
+        d[p["name"]] = v
+    return d
+
+
+def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
+    name = d.get("name")
+    if name is None:
+        name = moid
+    folder = folders.path(d.get("parent"))
+    ready = d.get("guest.guestOperationsReady")
+    return VM(
+        moid=moid,
+        name=name,
+        path=f"{folder}/{name}",
+        folder=folder,
+        power_state=d.get("runtime.powerState"),
+        connection_state=d.get("runtime.connectionState"),
+        tools_running_status=d.get("guest.toolsRunningStatus"),
+        guest_operations_ready=ready if type(ready) is bool else None,
+        ip_address=d.get("guest.ipAddress"),
+        host_name=d.get("guest.hostName"),
+        instance_uuid=d.get("summary.config.instanceUuid"),
+    )
+
+
+async def load_folders(
+    t: Transport, view_manager: str, collector: str, root: str, max_objects: int
+) -> FolderMap:
+    """One retrieval of every Folder/Datacenter name + parent (for paths and root resolution)."""
+    folders = FolderMap(root=root)
+    view = await create_view(t, view_manager, root, CONTAINER_TYPES, "Folder")
+    try:
+        spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
+        async for page in retrieve_pages(t, collector, spec, max_objects):
+            for oc in page:
+                d = props_of(oc)
+                obj = oc["obj"]
+                folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+    finally:
+        await _destroy_quietly(t, view)
+    return folders
+
+
+async def _destroy_quietly(t: Transport, view: str) -> None:
+    try:
+        await destroy_view(t, view)
+    except GuestnetError as e:
+        log.debug("DestroyView %s failed: %s", view, e)
+
+
+def container_type(folders: FolderMap, moid: str) -> str:
+    return folders.kinds.get(moid, "Folder")
+
+
+async def resolve_root(
+    t: Transport,
+    view_manager: str,
+    collector: str,
+    root_folder: str,
+    root: str | None,
+    max_objects: int,
+) -> tuple[str, str, FolderMap]:
+    """(container moid, container type, folder map prefilled with its ancestors)."""
+    if root is None or normalize_path(root) == "":
+        return root_folder, "Folder", FolderMap(root=root_folder)
+    folders = await load_folders(t, view_manager, collector, root_folder, max_objects)
+    moid = folders.find(root)
+    return moid, container_type(folders, moid), folders
+
+
+async def list_vms(
+    t: Transport,
+    view_manager: str,
+    collector: str,
+    root_folder: str,
+    root: str | None = None,
+    max_objects: int = DEFAULT_MAX_OBJECTS,
+) -> list[VM]:
+    container, ctype, folders = await resolve_root(
+        t, view_manager, collector, root_folder, root, max_objects
+    )
+    view = await create_view(
+        t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype
+    )
+    raw_vms: list[tuple[str, dict[str, Any]]] = []
+    try:
+        spec = view_spec(view, inventory_prop_sets())
+        async for page in retrieve_pages(t, collector, spec, max_objects):
+            for oc in page:
+                obj = oc["obj"]
+                if obj["type"] == "VirtualMachine":
+                    raw_vms.append((obj["value"], props_of(oc)))
+                else:
+                    d = props_of(oc)
+                    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+    finally:
+        await _destroy_quietly(t, view)
+    return [vm_of(moid, d, folders) for moid, d in raw_vms]
