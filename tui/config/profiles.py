@@ -249,7 +249,7 @@ def _guess_profile_at(text: str, line: int) -> str | None:
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        lead = len(raw) - len(raw.lstrip(" "))
+        lead = len(raw) - len(raw.lstrip())
         if lead == 0:
             in_profiles = stripped.startswith("profiles:")
             current = None
