@@ -879,13 +879,16 @@ class _StartNetwork:
             )
             try:
                 await run.cancel_queued()
-                for moid, ev in list(self.events.items()):
-                    if not ev.final and ev.cancelable:
-                        if ev.task:
-                            cancelled_tasks.append(ev.task)
-                        await run.cancel(moid)
             except Exception as exc:  # the run still reports what it can
-                progress.note(f"cancel failed: {exc}")
+                progress.note(f"cancelling queued VMs failed: {exc}")
+            for moid, ev in list(self.events.items()):
+                if ev.final or not ev.task:
+                    continue
+                try:
+                    if await run.cancel(moid):
+                        cancelled_tasks.append(ev.task)
+                except Exception as exc:
+                    progress.note(f"{ev.vm_name}: {exc}")
             loop.call_later(CANCEL_GRACE_SECONDS, consumer.cancel)
 
         def on_sigint() -> None:
