@@ -179,7 +179,6 @@ async def watch_vms(
             vms: dict[str, VM] = {}
             version = ""
             first = True
-            pending: list[VMChange] = []
             while True:
                 us = await w.wait(version, max_wait)
                 if us is None:
@@ -240,14 +239,15 @@ async def watch_vms(
                     if vms.pop(moid, None) is not None:
                         changes.append(VMChange("leave", moid, None, frozenset()))
                 if first:
-                    pending.extend(changes)
                     if us.get("truncated"):
-                        continue
+                        continue  # the snapshot is complete only with the last part
                     first = False
                     failures = 0
                     status(f"watching {len(vms)} VMs")
-                    yield VMBatch(tuple(c for c in pending if c.kind != "leave"), resync=True)
-                    pending = []
+                    yield VMBatch(
+                        tuple(VMChange("enter", m, vm, ALL_VM_FIELDS) for m, vm in vms.items()),
+                        resync=True,
+                    )
                     continue
                 if changes:
                     yield VMBatch(tuple(changes))

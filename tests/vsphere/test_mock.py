@@ -1,0 +1,422 @@
+"""Client behaviour on edge cases the simulator cannot produce (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import platform
+import re
+
+import httpx
+import pytest
+
+from tests.vsphere.fakevc import FakeVC, fault, js
+from tui import __version__
+from tui.vsphere import (
+    BadResponse,
+    Client,
+    ConnectError,
+    ConnectSpec,
+    GuestnetError,
+    RequestTimeout,
+    Secret,
+    SpecError,
+    VimFault,
+)
+
+PASSWORD = "S3cret-Pa55!"
+
+
+def spec(**kw) -> ConnectSpec:
+    base = dict(host="vc.example", username="admin@vsphere.local", password=Secret(PASSWORD))
+    base.update(kw)
+    return ConnectSpec(**base)
+
+
+async def connect(vc: FakeVC, **kw) -> Client:
+    kw.setdefault("keepalive_interval", None)
+    return await Client.connect(spec(), http_transport=vc.transport(), **kw)
+
+
+async def test_hello_negotiates_and_login_keeps_session_header() -> None:
+    vc = FakeVC(releases=("8.0.3.0", "8.0.2.0"), hello="8.0.3.0")
+    seen: list[httpx.Request] = []
+    vc.on("CurrentTime", lambda r, v: (seen.append(r), js("2026-01-01T00:00:00Z"))[1])
+    c = await connect(vc)
+    assert c.release == "8.0.3.0"
+    assert vc.calls[:3] == ["hello", "content", "Login"]
+    assert c.about is not None and c.about.api_version == "8.0.2.0"
+    await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+    assert seen[0].headers["vmware-api-session-id"] == "tok-1"
+    ua = seen[0].headers["user-agent"]
+    assert (
+        ua
+        == f"guestnet/{__version__} (python/{platform.python_version()}; {platform.system().lower()})"
+    )
+    hello_body = json.loads(vc.bodies[0][1])
+    assert hello_body["api_releases"][0] == "9.0.0.0"
+    await c.close()
+    assert vc.calls[-1] == "Logout"
+
+
+async def test_no_hello_probes_newest_first() -> None:
+    vc = FakeVC(releases=("8.0.1.0",), hello=None)
+    c = await connect(vc)
+    assert c.release == "8.0.1.0"
+    assert vc.calls[:6] == ["hello", "content", "content", "content", "content", "Login"]
+    await c.close()
+
+
+async def test_no_common_release() -> None:
+    vc = FakeVC(hello="")
+    with pytest.raises(GuestnetError, match="supports none of the API releases"):
+        await connect(vc)
+    vc = FakeVC(releases=("7.0.3.0",), hello=None)
+    with pytest.raises(GuestnetError, match="offers no VI/JSON API release"):
+        await connect(vc)
+
+
+async def test_pinned_release_skips_hello() -> None:
+    vc = FakeVC(releases=("8.0.2.0",))
+    c = await Client.connect(
+        spec(release="8.0.2.0"), http_transport=vc.transport(), keepalive_interval=None
+    )
+    assert vc.calls[:2] == ["content", "Login"] and c.release == "8.0.2.0"
+    await c.close()
+    with pytest.raises(GuestnetError, match="does not offer the pinned API release 8.0.3.0"):
+        await Client.connect(spec(release="8.0.3.0"), http_transport=vc.transport())
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"release": "8.0"}, "invalid API release '8.0'"),
+        ({"port": 0}, "port out of range: 0"),
+        ({"host": " "}, "vCenter host is empty"),
+        ({"timeout": 0}, "timeout must be positive"),
+    ],
+)
+async def test_bad_spec_is_a_clear_error(kw: dict, msg: str) -> None:
+    with pytest.raises(SpecError, match=msg):
+        await Client.connect(spec(**kw), http_transport=FakeVC().transport())
+
+
+async def test_invalid_login_is_a_fault_without_the_password(caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    vc = FakeVC()
+    vc.on("Login", lambda r, v: fault("InvalidLogin", faultstring="Cannot complete login"))
+    with pytest.raises(VimFault) as ei:
+        await connect(vc)
+    e = ei.value
+    assert e.type_name == "InvalidLogin"
+    assert str(e) == (
+        "InvalidLogin: Cannot complete login "
+        "(POST /sdk/vim25/8.0.2.0/SessionManager/SessionManager/Login)"
+    )
+    assert "Logout" not in vc.calls
+    assert PASSWORD not in repr(e.fault) and PASSWORD not in str(e.__context__)
+    assert all(PASSWORD not in r.getMessage() for r in caplog.records)
+
+
+async def test_fault_body_becomes_vimfault_with_request() -> None:
+    vc = FakeVC()
+    vc.on(
+        "CurrentTime",
+        lambda r, v: fault(
+            "CustomizationFault",
+            faultCause={"_typeName": "SystemError", "reason": "agent unavailable"},
+        ),
+    )
+    c = await connect(vc)
+    with pytest.raises(VimFault) as ei:
+        await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime", {"x": 1})
+    e = ei.value
+    assert e.request == "POST /sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/CurrentTime"
+    assert e.fault.cause is not None and e.fault.cause.type_name == "SystemError"
+    assert "\n" not in str(e) and '"x"' not in str(e)
+    await c.close()
+
+
+@pytest.mark.parametrize(
+    ("response", "msg"),
+    [
+        (
+            httpx.Response(
+                502, text="<html><h1>Bad Gateway</h1></html>", headers={"content-type": "text/html"}
+            ),
+            re.escape(
+                "HTTP 502 Bad Gateway from POST /sdk/vim25/8.0.2.0/ServiceInstance/"
+                "ServiceInstance/CurrentTime is not a vSphere answer (text/html)"
+            ),
+        ),
+        (httpx.Response(500), "HTTP 500 Internal Server Error from POST .* \\(empty body\\)"),
+        (js({"error": "x"}, status=500), "HTTP 500 .* \\(application/json\\)"),
+        (
+            httpx.Response(
+                200, text="<html>login portal</html>", headers={"content-type": "text/html"}
+            ),
+            "HTTP 200 from POST .*CurrentTime is not JSON \\(text/html\\)",
+        ),
+        (httpx.Response(404, text="nope"), "HTTP 404 Not Found from POST"),
+    ],
+)
+async def test_non_vijson_replies_are_bad_response(response: httpx.Response, msg: str) -> None:
+    vc = FakeVC()
+    vc.on("CurrentTime", lambda r, v: response)
+    c = await connect(vc)
+    with pytest.raises(BadResponse, match=msg) as ei:
+        await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+    assert "\n" not in str(ei.value)
+    await c.close()
+
+
+async def test_204_and_empty_200_are_none() -> None:
+    vc = FakeVC()
+    vc.on("A", lambda r, v: httpx.Response(204))
+    vc.on("B", lambda r, v: httpx.Response(200, content=b""))
+    c = await connect(vc)
+    assert await c.transport.invoke("X", "x", "A") is None
+    assert await c.transport.invoke("X", "x", "B") is None
+    await c.close()
+
+
+@pytest.mark.parametrize("status", [401, 500])
+async def test_not_authenticated_relogs_in_once_and_retries_reads(status: int) -> None:
+    vc = FakeVC()
+    state = {"n": 0}
+
+    def current_time(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        state["n"] += 1
+        if state["n"] == 1:
+            return httpx.Response(401) if status == 401 else fault("NotAuthenticated")
+        return js("2026-01-01T00:00:00Z")
+
+    vc.on("CurrentTime", current_time)
+    c = await connect(vc)
+    assert await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime") == (
+        "2026-01-01T00:00:00Z"
+    )
+    assert vc.logins == 2 and state["n"] == 2
+    await c.close()
+
+
+async def test_persistent_not_authenticated_is_raised_after_one_relogin() -> None:
+    vc = FakeVC()
+    vc.on("CurrentTime", lambda r, v: fault("NotAuthenticated"))
+    c = await connect(vc)
+    with pytest.raises(VimFault, match="NotAuthenticated"):
+        await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+    assert vc.logins == 2
+    await c.close()
+
+
+async def test_concurrent_expiry_logs_in_once() -> None:
+    vc = FakeVC()
+    vc.on("CurrentTime", lambda r, v: js("t"))
+    c = await connect(vc)
+    vc.expire_sessions()
+    results = await asyncio.gather(
+        *[c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime") for _ in range(5)]
+    )
+    assert results == ["t"] * 5 and vc.logins == 2
+    await c.close()
+
+
+async def test_timeout_and_connect_errors() -> None:
+    vc = FakeVC()
+
+    def slow(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=r)
+
+    def refused(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=r)
+
+    vc.on("Slow", slow)
+    vc.on("Refused", refused)
+    c = await connect(vc)
+    with pytest.raises(
+        RequestTimeout,
+        match=r"vc.example:443 did not answer within 30 s \(read timeout; POST .*/Slow\)",
+    ):
+        await c.transport.invoke("X", "x", "Slow", {"password": PASSWORD})
+    with pytest.raises(
+        ConnectError, match="cannot connect to vc.example:443: \\[Errno 111\\] Connection refused"
+    ) as ei:
+        await c.transport.invoke("X", "x", "Refused", {"password": PASSWORD})
+    # no httpx exception (which carries the request body) is chained
+    assert ei.value.__context__ is None and ei.value.__cause__ is None
+    await c.close()
+
+
+async def test_keepalive_after_idle() -> None:
+    vc = FakeVC()
+    vc.on("CurrentTime", lambda r, v: js("t"))
+    c = await connect(vc, keepalive_interval=0.05)
+    await asyncio.sleep(0.3)
+    n = vc.calls.count("CurrentTime")
+    assert 2 <= n <= 8
+    await c.close()
+    after = vc.calls.count("CurrentTime")
+    await asyncio.sleep(0.15)
+    assert vc.calls.count("CurrentTime") == after  # stopped by close()
+
+
+async def test_close_is_idempotent_and_calls_after_close_fail() -> None:
+    vc = FakeVC()
+    c = await connect(vc)
+    await c.close()
+    await c.close()
+    assert vc.calls.count("Logout") == 1
+    with pytest.raises(GuestnetError, match="is closed"):
+        await c.list_vms()
+
+
+def _update_set(version: str, objs: list[dict], truncated: bool = False) -> dict:
+    us = {
+        "_typeName": "UpdateSet",
+        "version": version,
+        "filterSet": [
+            {
+                "_typeName": "PropertyFilterUpdate",
+                "filter": {
+                    "_typeName": "ManagedObjectReference",
+                    "type": "PropertyFilter",
+                    "value": "f1",
+                },
+                "objectSet": objs,
+            }
+        ],
+    }
+    if truncated:
+        us["truncated"] = True
+    return us
+
+
+def _vm_enter(moid: str, name: str, parent: str = "group-v3") -> dict:
+    return {
+        "_typeName": "ObjectUpdate",
+        "kind": "enter",
+        "obj": {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": moid},
+        "changeSet": [
+            {
+                "_typeName": "PropertyChange",
+                "name": "name",
+                "op": "assign",
+                "val": {"_typeName": "string", "_value": name},
+            },
+            {
+                "_typeName": "PropertyChange",
+                "name": "parent",
+                "op": "assign",
+                "val": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": parent},
+            },
+            {
+                "_typeName": "PropertyChange",
+                "name": "runtime.powerState",
+                "op": "assign",
+                "val": {"_typeName": "VirtualMachinePowerState", "_value": "poweredOn"},
+            },
+        ],
+    }
+
+
+def _folder_enter(moid: str, name: str, parent: str, kind: str = "Folder") -> dict:
+    return {
+        "_typeName": "ObjectUpdate",
+        "kind": "enter",
+        "obj": {"_typeName": "ManagedObjectReference", "type": kind, "value": moid},
+        "changeSet": [
+            {
+                "_typeName": "PropertyChange",
+                "name": "name",
+                "op": "assign",
+                "val": {"_typeName": "string", "_value": name},
+            },
+            {
+                "_typeName": "PropertyChange",
+                "name": "parent",
+                "op": "assign",
+                "val": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": parent},
+            },
+        ],
+    }
+
+
+async def test_watch_truncated_initial_sync_is_one_resync_batch_and_cleans_up() -> None:
+    vc = FakeVC()
+    ref = lambda t, v: js({"_typeName": "ManagedObjectReference", "type": t, "value": v})  # noqa: E731
+    vc.on("CreateContainerView", lambda r, v: ref("ContainerView", "session[s]view-1"))
+    vc.on("CreatePropertyCollector", lambda r, v: ref("PropertyCollector", "session[s]pc-1"))
+    vc.on("CreateFilter", lambda r, v: ref("PropertyFilter", "session[s]f-1"))
+    answers = [
+        _update_set(
+            "1",
+            [_folder_enter("datacenter-1", "DC", "group-d1", "Datacenter"), _vm_enter("vm-1", "a")],
+            truncated=True,
+        ),
+        _update_set("2", [_folder_enter("group-v3", "vm", "datacenter-1"), _vm_enter("vm-2", "b")]),
+        None,
+        _update_set(
+            "3",
+            [
+                {
+                    "_typeName": "ObjectUpdate",
+                    "kind": "modify",
+                    "obj": {
+                        "_typeName": "ManagedObjectReference",
+                        "type": "VirtualMachine",
+                        "value": "vm-2",
+                    },
+                    "changeSet": [
+                        {
+                            "_typeName": "PropertyChange",
+                            "name": "runtime.powerState",
+                            "op": "assign",
+                            "val": {
+                                "_typeName": "VirtualMachinePowerState",
+                                "_value": "poweredOff",
+                            },
+                        }
+                    ],
+                },
+                {
+                    "_typeName": "ObjectUpdate",
+                    "kind": "leave",
+                    "obj": {
+                        "_typeName": "ManagedObjectReference",
+                        "type": "VirtualMachine",
+                        "value": "vm-1",
+                    },
+                },
+            ],
+        ),
+    ]
+    versions: list[str] = []
+
+    def wait(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        versions.append(json.loads(r.content)["version"])
+        a = answers.pop(0) if answers else None
+        return httpx.Response(204) if a is None else js(a)
+
+    vc.on("WaitForUpdatesEx", wait)
+    c = await connect(vc)
+    w = c.watch_vms()
+    first = await w.__anext__()
+    assert first.resync and {ch.moid for ch in first.changes} == {"vm-1", "vm-2"}
+    paths = {ch.vm.path for ch in first.changes if ch.vm}
+    assert paths == {"/DC/vm/a", "/DC/vm/b"}
+    second = await w.__anext__()
+    assert not second.resync
+    kinds = {(ch.kind, ch.moid): ch for ch in second.changes}
+    mod = kinds[("modify", "vm-2")]
+    assert (
+        mod.changed == frozenset({"power_state"}) and mod.vm and mod.vm.power_state == "poweredOff"
+    )
+    assert ("leave", "vm-1") in kinds
+    assert versions == ["", "1", "2", "2"]
+    await w.aclose()
+    tail = vc.calls[-3:]
+    assert tail == ["DestroyPropertyFilter", "DestroyPropertyCollector", "DestroyView"]
+    await c.close()
+    assert vc.calls[-1] == "Logout"
