@@ -118,3 +118,25 @@ class FakeVC:
 
     def expire_sessions(self) -> None:
         self.valid_tokens.clear()
+
+
+def mo(mo_type: str, value: str) -> dict[str, str]:
+    return {"_typeName": "ManagedObjectReference", "type": mo_type, "value": value}
+
+
+def change(name: str, val: Any = None, op: str = "assign") -> dict[str, Any]:
+    d: dict[str, Any] = {"_typeName": "PropertyChange", "name": name, "op": op}
+    if val is not None:
+        d["val"] = val
+    return d
+
+
+def boxed(type_name: str, value: Any) -> dict[str, Any]:
+    return {"_typeName": type_name, "_value": value}
+
+
+def update(kind: str, obj: dict[str, str], *changes: dict[str, Any]) -> dict[str, Any]:
+    d: dict[str, Any] = {"_typeName": "ObjectUpdate", "kind": kind, "obj": obj}
+    if changes:
+        d["changeSet"] = list(changes)
+    return d

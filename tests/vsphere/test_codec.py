@@ -149,7 +149,7 @@ def test_build_context_modes(tmp_path) -> None:
     assert mode == "pinned" and ctx.verify_mode == ssl.CERT_NONE and rec.pin is not None
     ctx, mode, _ = build_context(TLSSpec(insecure=True))
     assert mode == "insecure" and ctx.verify_mode == ssl.CERT_NONE
-    with pytest.raises(SpecError, match="CA file not found: /nonexistent.pem"):
+    with pytest.raises(SpecError, match=r"CA file not found: /nonexistent\.pem"):
         build_context(TLSSpec(ca_file="/nonexistent.pem"))
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")

@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from tests.vsphere.fakevc import FakeVC, fault, js
+from tests.vsphere.fakevc import FakeVC, boxed, change, fault, js, mo, update
 from tui import __version__
 from tui.vsphere import (
     BadResponse,
@@ -50,10 +50,8 @@ async def test_hello_negotiates_and_login_keeps_session_header() -> None:
     await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
     assert seen[0].headers["vmware-api-session-id"] == "tok-1"
     ua = seen[0].headers["user-agent"]
-    assert (
-        ua
-        == f"guestnet/{__version__} (python/{platform.python_version()}; {platform.system().lower()})"
-    )
+    system = platform.system().lower()
+    assert ua == f"guestnet/{__version__} (python/{platform.python_version()}; {system})"
     hello_body = json.loads(vc.bodies[0][1])
     assert hello_body["api_releases"][0] == "9.0.0.0"
     await c.close()
@@ -84,7 +82,7 @@ async def test_pinned_release_skips_hello() -> None:
     )
     assert vc.calls[:2] == ["content", "Login"] and c.release == "8.0.2.0"
     await c.close()
-    with pytest.raises(GuestnetError, match="does not offer the pinned API release 8.0.3.0"):
+    with pytest.raises(GuestnetError, match=r"does not offer the pinned API release 8\.0\.3\.0"):
         await Client.connect(spec(release="8.0.3.0"), http_transport=vc.transport())
 
 
@@ -241,7 +239,7 @@ async def test_timeout_and_connect_errors() -> None:
     ):
         await c.transport.invoke("X", "x", "Slow", {"password": PASSWORD})
     with pytest.raises(
-        ConnectError, match="cannot connect to vc.example:443: \\[Errno 111\\] Connection refused"
+        ConnectError, match=r"cannot connect to vc\.example:443: \[Errno 111\] Connection refused"
     ) as ei:
         await c.transport.invoke("X", "x", "Refused", {"password": PASSWORD})
     # no httpx exception (which carries the request body) is chained
@@ -279,11 +277,7 @@ def _update_set(version: str, objs: list[dict], truncated: bool = False) -> dict
         "filterSet": [
             {
                 "_typeName": "PropertyFilterUpdate",
-                "filter": {
-                    "_typeName": "ManagedObjectReference",
-                    "type": "PropertyFilter",
-                    "value": "f1",
-                },
+                "filter": mo("PropertyFilter", "f1"),
                 "objectSet": objs,
             }
         ],
@@ -294,53 +288,22 @@ def _update_set(version: str, objs: list[dict], truncated: bool = False) -> dict
 
 
 def _vm_enter(moid: str, name: str, parent: str = "group-v3") -> dict:
-    return {
-        "_typeName": "ObjectUpdate",
-        "kind": "enter",
-        "obj": {"_typeName": "ManagedObjectReference", "type": "VirtualMachine", "value": moid},
-        "changeSet": [
-            {
-                "_typeName": "PropertyChange",
-                "name": "name",
-                "op": "assign",
-                "val": {"_typeName": "string", "_value": name},
-            },
-            {
-                "_typeName": "PropertyChange",
-                "name": "parent",
-                "op": "assign",
-                "val": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": parent},
-            },
-            {
-                "_typeName": "PropertyChange",
-                "name": "runtime.powerState",
-                "op": "assign",
-                "val": {"_typeName": "VirtualMachinePowerState", "_value": "poweredOn"},
-            },
-        ],
-    }
+    return update(
+        "enter",
+        mo("VirtualMachine", moid),
+        change("name", boxed("string", name)),
+        change("parent", mo("Folder", parent)),
+        change("runtime.powerState", boxed("VirtualMachinePowerState", "poweredOn")),
+    )
 
 
 def _folder_enter(moid: str, name: str, parent: str, kind: str = "Folder") -> dict:
-    return {
-        "_typeName": "ObjectUpdate",
-        "kind": "enter",
-        "obj": {"_typeName": "ManagedObjectReference", "type": kind, "value": moid},
-        "changeSet": [
-            {
-                "_typeName": "PropertyChange",
-                "name": "name",
-                "op": "assign",
-                "val": {"_typeName": "string", "_value": name},
-            },
-            {
-                "_typeName": "PropertyChange",
-                "name": "parent",
-                "op": "assign",
-                "val": {"_typeName": "ManagedObjectReference", "type": "Folder", "value": parent},
-            },
-        ],
-    }
+    return update(
+        "enter",
+        mo(kind, moid),
+        change("name", boxed("string", name)),
+        change("parent", mo("Folder", parent)),
+    )
 
 
 async def test_watch_truncated_initial_sync_is_one_resync_batch_and_cleans_up() -> None:
@@ -360,35 +323,12 @@ async def test_watch_truncated_initial_sync_is_one_resync_batch_and_cleans_up() 
         _update_set(
             "3",
             [
-                {
-                    "_typeName": "ObjectUpdate",
-                    "kind": "modify",
-                    "obj": {
-                        "_typeName": "ManagedObjectReference",
-                        "type": "VirtualMachine",
-                        "value": "vm-2",
-                    },
-                    "changeSet": [
-                        {
-                            "_typeName": "PropertyChange",
-                            "name": "runtime.powerState",
-                            "op": "assign",
-                            "val": {
-                                "_typeName": "VirtualMachinePowerState",
-                                "_value": "poweredOff",
-                            },
-                        }
-                    ],
-                },
-                {
-                    "_typeName": "ObjectUpdate",
-                    "kind": "leave",
-                    "obj": {
-                        "_typeName": "ManagedObjectReference",
-                        "type": "VirtualMachine",
-                        "value": "vm-1",
-                    },
-                },
+                update(
+                    "modify",
+                    mo("VirtualMachine", "vm-2"),
+                    change("runtime.powerState", boxed("VirtualMachinePowerState", "poweredOff")),
+                ),
+                update("leave", mo("VirtualMachine", "vm-1")),
             ],
         ),
     ]
