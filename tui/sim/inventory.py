@@ -1,0 +1,607 @@
+"""Simulator inventory: the YAML loader (one-line errors naming file:line and key) and the
+``--vms N --seed S`` generator.
+
+The format is documented in docs/simulator.md; ``tui/sim/inventory.example.yaml`` is a complete
+example (and the default inventory of the ``sim`` test fixture).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+POWER_STATES = ("poweredOn", "poweredOff", "suspended")
+TOOLS_STATES = {
+    "running": "guestToolsRunning",
+    "notRunning": "guestToolsNotRunning",
+    "executingScripts": "guestToolsExecutingScripts",
+    # the enum values themselves are accepted too
+    "guestToolsRunning": "guestToolsRunning",
+    "guestToolsNotRunning": "guestToolsNotRunning",
+    "guestToolsExecutingScripts": "guestToolsExecutingScripts",
+}
+CONNECTION_STATES = ("connected", "disconnected", "orphaned", "inaccessible", "invalid")
+# Faults StartGuestNetwork_Task can be configured to raise (InvalidPowerState is a subtype of the
+# declared InvalidState).
+INJECTABLE_FAULTS = (
+    "TaskInProgress",
+    "InvalidPowerState",
+    "InvalidState",
+    "InvalidGuestLogin",
+    "GuestPermissionDenied",
+    "CustomizationFault",
+)
+FAULT_MODES = ("sync", "task")
+EXAMPLE_PATH = Path(__file__).with_name("inventory.example.yaml")
+
+
+class InventoryError(ValueError):
+    """A bad inventory: ``str(e)`` is one line naming the file:line and the key."""
+
+
+@dataclass(slots=True)
+class GuestAccount:
+    username: str
+    password: str
+    permitted: bool = True
+
+    def __repr__(self) -> str:  # never show the password
+        return f"GuestAccount(username={self.username!r}, permitted={self.permitted})"
+
+
+@dataclass(slots=True)
+class InjectedFault:
+    type: str
+    mode: str = "task"
+
+
+@dataclass(slots=True)
+class VMSpec:
+    name: str
+    power: str = "poweredOn"
+    tools: str = "guestToolsRunning"
+    connection: str = "connected"
+    ip: str | None = None  # current guest.ipAddress (None = unset)
+    acquire_ip: str | None = None  # address after StartGuestNetwork (None = allocate one)
+    clone_parent: str | None = None  # instant-clone parent name
+    guest_accounts: list[GuestAccount] | None = None  # None = the server-wide default account
+    fault: InjectedFault | None = None
+    auth_mode: str | None = None  # when guest credential faults are raised: sync | task
+    task_seconds: float | None = None
+    cancelable: bool = True
+    hang: bool = False  # the customization never completes on its own (needs Cancel/Abort)
+    guest_id: str = "ubuntu64Guest"
+    guest_full_name: str = "Ubuntu Linux (64-bit)"
+    host_name: str | None = None
+
+
+@dataclass(slots=True)
+class FolderSpec:
+    name: str
+    folders: list[FolderSpec] = field(default_factory=list)
+    vms: list[VMSpec] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DatacenterSpec:
+    name: str
+    vm_folder: FolderSpec
+
+
+@dataclass(slots=True)
+class Inventory:
+    datacenters: list[DatacenterSpec]
+    guest_accounts: list[GuestAccount] | None = None  # default for VMs without their own
+    auth_mode: str = "task"
+    source: str = "<generated>"
+
+    def iter_vms(self) -> list[tuple[list[str], VMSpec]]:
+        """Every VM with its folder path (``[dc, "vm", folder, ...]``)."""
+        out: list[tuple[list[str], VMSpec]] = []
+
+        def walk(path: list[str], f: FolderSpec) -> None:
+            for vm in f.vms:
+                out.append((path, vm))
+            for sub in f.folders:
+                walk([*path, sub.name], sub)
+
+        for dc in self.datacenters:
+            walk([dc.name, "vm"], dc.vm_folder)
+        return out
+
+    def vm_count(self) -> int:
+        return len(self.iter_vms())
+
+
+# ----------------------------------------------------------------------------------------------
+# YAML loading with line numbers
+
+
+class _LDict(dict[Any, Any]):
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class _LList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _LDict:
+    d = _LDict()
+    d.line = node.start_mark.line + 1
+    d.key_lines = {}
+    for k_node, v_node in node.value:
+        key = loader.construct_object(k_node, deep=True)
+        if not isinstance(key, str):
+            raise InventoryError(f"{k_node.start_mark.line + 1}: keys must be strings, got {key!r}")
+        if key in d:
+            raise InventoryError(f"{k_node.start_mark.line + 1}: duplicate key {key!r}")
+        d[key] = loader.construct_object(v_node, deep=True)
+        d.key_lines[key] = k_node.start_mark.line + 1
+    return d
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _LList:
+    lst = _LList()
+    lst.line = node.start_mark.line + 1
+    lst.item_lines = []
+    for item in node.value:
+        lst.append(loader.construct_object(item, deep=True))
+        lst.item_lines.append(item.start_mark.line + 1)
+    return lst
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+class _Ctx:
+    """Builds 'FILE:LINE: key.path: message' errors."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, container: Any, key: Any, path: str, message: str) -> InventoryError:
+        line = 0
+        if isinstance(container, _LDict):
+            line = container.key_lines.get(key, container.line)
+        elif isinstance(container, _LList) and isinstance(key, int):
+            line = container.item_lines[key] if key < len(container.item_lines) else container.line
+        where = f"{self.source}:{line}" if line else self.source
+        return InventoryError(f"{where}: {path}: {message}")
+
+
+def load_inventory(source: str | Path | dict[str, Any]) -> Inventory:
+    """Load an inventory from a YAML file path or an already-parsed mapping."""
+    if isinstance(source, dict):
+        return _build(source, _Ctx("inventory"))
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: inventory file not found") from None
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InventoryError(f"{path}: inventory is not UTF-8 text") from None
+    return parse_inventory(text, str(path))
+
+
+def parse_inventory(text: str, source: str = "inventory") -> Inventory:
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except InventoryError as exc:
+        raise InventoryError(f"{source}:{exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise InventoryError(f"{source}:{line}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"{source}: invalid YAML: {exc}") from None
+    inv = _build(data, _Ctx(source))
+    inv.source = source
+    return inv
+
+
+_TOP_KEYS = {"defaults", "datacenters"}
+_DEFAULT_KEYS = {"guest_accounts", "auth_mode"}
+_DC_KEYS = {"name", "folders", "vms"}
+_FOLDER_KEYS = {"name", "folders", "vms"}
+_VM_KEYS = {
+    "name",
+    "power",
+    "tools",
+    "connection",
+    "ip",
+    "acquire_ip",
+    "parent",
+    "guest_accounts",
+    "fault",
+    "auth_mode",
+    "task_seconds",
+    "cancelable",
+    "hang",
+    "guest_id",
+    "guest_full_name",
+    "host_name",
+}
+
+
+def _check_keys(ctx: _Ctx, d: Any, allowed: set[str], path: str) -> None:
+    for key in d:
+        if key not in allowed:
+            raise ctx.fail(
+                d,
+                key,
+                f"{path}.{key}" if path else key,
+                f"unknown key (allowed: {', '.join(sorted(allowed))})",
+            )
+
+
+def _want_map(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ctx.fail(parent, key, path, f"expected a mapping, got {_tname(value)}")
+    return value
+
+
+def _want_list(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ctx.fail(parent, key, path, f"expected a list, got {_tname(value)}")
+    return value
+
+
+def _want_str(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail(parent, key, path, f"expected a non-empty string, got {_tname(value)}")
+    return value
+
+
+def _tname(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return f"boolean {v}"
+    if isinstance(v, int | float):
+        return f"number {v}"
+    if isinstance(v, str):
+        return f"string {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+def _build(data: Any, ctx: _Ctx) -> Inventory:
+    if not isinstance(data, dict):
+        raise InventoryError(f"{ctx.source}: the inventory must be a mapping with 'datacenters'")
+    _check_keys(ctx, data, _TOP_KEYS, "")
+    accounts: list[GuestAccount] | None = None
+    auth_mode = "task"
+    if "defaults" in data:
+        d = _want_map(ctx, data, "defaults", data["defaults"], "defaults")
+        _check_keys(ctx, d, _DEFAULT_KEYS, "defaults")
+        if "guest_accounts" in d:
+            accounts = _accounts(ctx, d, "guest_accounts", "defaults.guest_accounts")
+        if "auth_mode" in d:
+            auth_mode = _choice(ctx, d, "auth_mode", FAULT_MODES, "defaults.auth_mode")
+    if "datacenters" not in data:
+        raise InventoryError(f"{ctx.source}: missing key 'datacenters'")
+    dcs_raw = _want_list(ctx, data, "datacenters", data["datacenters"], "datacenters")
+    if not dcs_raw:
+        raise ctx.fail(data, "datacenters", "datacenters", "at least one datacenter is needed")
+    dcs: list[DatacenterSpec] = []
+    seen_vm: dict[str, str] = {}
+    seen_dc: set[str] = set()
+    for i, raw in enumerate(dcs_raw):
+        path = f"datacenters[{i}]"
+        d = _want_map(ctx, dcs_raw, i, raw, path)
+        _check_keys(ctx, d, _DC_KEYS, path)
+        if "name" not in d:
+            raise ctx.fail(dcs_raw, i, path, "missing key 'name'")
+        name = _want_str(ctx, d, "name", d["name"], f"{path}.name")
+        if name in seen_dc:
+            raise ctx.fail(d, "name", f"{path}.name", f"duplicate datacenter name {name!r}")
+        seen_dc.add(name)
+        root = FolderSpec("vm")
+        _fill_folder(ctx, d, root, path, seen_vm)
+        dcs.append(DatacenterSpec(name, root))
+    return Inventory(dcs, accounts, auth_mode)
+
+
+def _fill_folder(
+    ctx: _Ctx, d: dict[str, Any], folder: FolderSpec, path: str, seen_vm: dict[str, str]
+) -> None:
+    if "folders" in d:
+        subs = _want_list(ctx, d, "folders", d["folders"], f"{path}.folders")
+        names: set[str] = set()
+        for j, raw in enumerate(subs):
+            fpath = f"{path}.folders[{j}]"
+            fd = _want_map(ctx, subs, j, raw, fpath)
+            _check_keys(ctx, fd, _FOLDER_KEYS, fpath)
+            if "name" not in fd:
+                raise ctx.fail(subs, j, fpath, "missing key 'name'")
+            fname = _want_str(ctx, fd, "name", fd["name"], f"{fpath}.name")
+            if "/" in fname:
+                raise ctx.fail(fd, "name", f"{fpath}.name", "folder names cannot contain '/'")
+            if fname in names:
+                raise ctx.fail(fd, "name", f"{fpath}.name", f"duplicate folder name {fname!r}")
+            names.add(fname)
+            sub = FolderSpec(fname)
+            _fill_folder(ctx, fd, sub, fpath, seen_vm)
+            folder.folders.append(sub)
+    if "vms" in d:
+        vms = _want_list(ctx, d, "vms", d["vms"], f"{path}.vms")
+        for j, raw in enumerate(vms):
+            vpath = f"{path}.vms[{j}]"
+            vd = _want_map(ctx, vms, j, raw, vpath)
+            vm = _vm(ctx, vms, j, vd, vpath)
+            if vm.name in seen_vm:
+                raise ctx.fail(
+                    vd,
+                    "name",
+                    f"{vpath}.name",
+                    f"duplicate VM name {vm.name!r} (first at {seen_vm[vm.name]})",
+                )
+            seen_vm[vm.name] = vpath
+            folder.vms.append(vm)
+
+
+def _choice(ctx: _Ctx, d: dict[str, Any], key: str, choices: Any, path: str) -> str:
+    v = d[key]
+    if not isinstance(v, str) or v not in choices:
+        raise ctx.fail(d, key, path, f"expected one of {', '.join(choices)}, got {_tname(v)}")
+    return v
+
+
+def _ip(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> str | None:
+    v = d[key]
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ctx.fail(d, key, path, f"expected an IP address, got {_tname(v)}")
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        raise ctx.fail(d, key, path, f"not an IP address: {v!r}") from None
+    return v
+
+
+def _bool(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> bool:
+    v = d[key]
+    if not isinstance(v, bool):
+        raise ctx.fail(d, key, path, f"expected true or false, got {_tname(v)}")
+    return v
+
+
+def _accounts(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> list[GuestAccount]:
+    raw = _want_list(ctx, d, key, d[key], path)
+    out: list[GuestAccount] = []
+    for i, item in enumerate(raw):
+        ipath = f"{path}[{i}]"
+        a = _want_map(ctx, raw, i, item, ipath)
+        _check_keys(ctx, a, {"username", "password", "permitted"}, ipath)
+        for k in ("username", "password"):
+            if k not in a:
+                raise ctx.fail(raw, i, ipath, f"missing key {k!r}")
+        user = _want_str(ctx, a, "username", a["username"], f"{ipath}.username")
+        pw = a["password"]
+        if isinstance(pw, int | float) and not isinstance(pw, bool):
+            pw = str(pw)
+        if not isinstance(pw, str):
+            raise ctx.fail(a, "password", f"{ipath}.password", "expected a string")
+        permitted = _bool(ctx, a, "permitted", f"{ipath}.permitted") if "permitted" in a else True
+        out.append(GuestAccount(user, pw, permitted))
+    return out
+
+
+def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpec:
+    _check_keys(ctx, d, _VM_KEYS, path)
+    if "name" not in d:
+        raise ctx.fail(parent, idx, path, "missing key 'name'")
+    name = d["name"]
+    if isinstance(name, int | float) and not isinstance(name, bool):
+        name = str(name)
+    name = _want_str(ctx, d, "name", name, f"{path}.name")
+    if "/" in name:
+        raise ctx.fail(d, "name", f"{path}.name", "VM names cannot contain '/'")
+    vm = VMSpec(name)
+    if "power" in d:
+        vm.power = _choice(ctx, d, "power", POWER_STATES, f"{path}.power")
+    if "tools" in d:
+        t = d["tools"]
+        if not isinstance(t, str) or t not in TOOLS_STATES:
+            raise ctx.fail(
+                d,
+                "tools",
+                f"{path}.tools",
+                f"expected one of running, notRunning, executingScripts, got {_tname(t)}",
+            )
+        vm.tools = TOOLS_STATES[t]
+    if "connection" in d:
+        vm.connection = _choice(ctx, d, "connection", CONNECTION_STATES, f"{path}.connection")
+    if "ip" in d:
+        vm.ip = _ip(ctx, d, "ip", f"{path}.ip")
+    if "acquire_ip" in d:
+        vm.acquire_ip = _ip(ctx, d, "acquire_ip", f"{path}.acquire_ip")
+    if "parent" in d:
+        vm.clone_parent = _want_str(ctx, d, "parent", d["parent"], f"{path}.parent")
+    if "guest_accounts" in d:
+        vm.guest_accounts = _accounts(ctx, d, "guest_accounts", f"{path}.guest_accounts")
+    if "fault" in d:
+        f = d["fault"]
+        fpath = f"{path}.fault"
+        if isinstance(f, str):
+            vm.fault = InjectedFault(_choice(ctx, d, "fault", INJECTABLE_FAULTS, fpath))
+        else:
+            fd = _want_map(ctx, d, "fault", f, fpath)
+            _check_keys(ctx, fd, {"type", "mode"}, fpath)
+            if "type" not in fd:
+                raise ctx.fail(d, "fault", fpath, "missing key 'type'")
+            ftype = _choice(ctx, fd, "type", INJECTABLE_FAULTS, f"{fpath}.type")
+            mode = (
+                _choice(ctx, fd, "mode", FAULT_MODES, f"{fpath}.mode") if "mode" in fd else "task"
+            )
+            vm.fault = InjectedFault(ftype, mode)
+    if "auth_mode" in d:
+        vm.auth_mode = _choice(ctx, d, "auth_mode", FAULT_MODES, f"{path}.auth_mode")
+    if "task_seconds" in d:
+        v = d["task_seconds"]
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or v > 86400:
+            raise ctx.fail(
+                d,
+                "task_seconds",
+                f"{path}.task_seconds",
+                f"expected seconds between 0 and 86400, got {_tname(v)}",
+            )
+        vm.task_seconds = float(v)
+    if "cancelable" in d:
+        vm.cancelable = _bool(ctx, d, "cancelable", f"{path}.cancelable")
+    if "hang" in d:
+        vm.hang = _bool(ctx, d, "hang", f"{path}.hang")
+    for key, attr in (
+        ("guest_id", "guest_id"),
+        ("guest_full_name", "guest_full_name"),
+        ("host_name", "host_name"),
+    ):
+        if key in d:
+            setattr(vm, attr, _want_str(ctx, d, key, d[key], f"{path}.{key}"))
+    return vm
+
+
+# ----------------------------------------------------------------------------------------------
+# Generator
+
+_TEAMS = (
+    "payments",
+    "search",
+    "checkout",
+    "identity",
+    "data",
+    "mobile",
+    "platform",
+    "ml",
+    "billing",
+    "growth",
+    "infra",
+    "security",
+    "support",
+    "media",
+    "ads",
+    "maps",
+)
+_ROLES = ("web", "api", "db", "cache", "worker", "queue", "proxy", "batch")
+_ENVS = ("prod", "staging", "dev")
+_OS = (
+    ("ubuntu64Guest", "Ubuntu Linux (64-bit)"),
+    ("rhel9_64Guest", "Red Hat Enterprise Linux 9 (64-bit)"),
+    ("debian12_64Guest", "Debian GNU/Linux 12 (64-bit)"),
+    ("sles15_64Guest", "SUSE Linux Enterprise 15 (64-bit)"),
+)
+
+
+def generate_inventory(vms: int, seed: int = 1) -> Inventory:
+    """A realistic mixed inventory of ``vms`` VMs, deterministic for a given seed.
+
+    Layout: one datacenter per 20,000 VMs (``DC1``, ``DC2``…), one folder per team with ``prod`` /
+    ``staging`` / ``dev`` sub-folders. Each folder holds a few instant-clone parents
+    (``<team>-<role>-golden``, powered off like real templates-in-waiting) and their clones
+    ``<team>-<role>-NNNN`` that still carry the parent's IP address (the identity collision
+    StartGuestNetwork exists to fix). About 10 % of clones are powered off, 5 % have VMware Tools
+    not running, and about 0.5 % of VMs (at least one each when vms >= 40) get each injectable
+    fault, alternating sync and task modes. Guest accounts come from the server-wide default.
+    """
+    if vms < 0:
+        raise InventoryError(f"--vms must be 0 or more, got {vms}")
+    rng = random.Random(seed)
+    n_dc = max(1, -(-vms // 20000))
+    dcs = [DatacenterSpec(f"DC{i + 1}", FolderSpec("vm")) for i in range(n_dc)]
+    n_teams = max(1, min(len(_TEAMS) * 4, vms // 250 or 1))
+    team_names = [
+        _TEAMS[i % len(_TEAMS)] + ("" if i < len(_TEAMS) else f"-{i // len(_TEAMS) + 1}")
+        for i in range(n_teams)
+    ]
+    # (datacenter index, folder) buckets for VMs
+    buckets: list[tuple[str, FolderSpec]] = []
+    for i, team in enumerate(team_names):
+        tf = FolderSpec(team)
+        for env in _ENVS:
+            ef = FolderSpec(env)
+            tf.folders.append(ef)
+            buckets.append((team, ef))
+        dcs[i % n_dc].vm_folder.folders.append(tf)
+    fault_every = 200
+    created = 0
+    faults = 0
+    net_counter = 0
+    bucket_idx = 0
+    while created < vms:
+        team, bucket = buckets[bucket_idx % len(buckets)]
+        bucket_idx += 1
+        role = _ROLES[rng.randrange(len(_ROLES))]
+        # an instant-clone parent plus a batch of its clones
+        base = f"{team}-{bucket.name}-{role}-{bucket_idx:04d}"
+        guest_id, guest_full = _OS[rng.randrange(len(_OS))]
+        parent_ip = _addr(net_counter)
+        net_counter += 1
+        parent = VMSpec(
+            f"{base}-golden",
+            power="poweredOff" if rng.random() < 0.7 else "poweredOn",
+            ip=parent_ip,
+            guest_id=guest_id,
+            guest_full_name=guest_full,
+            acquire_ip=_addr(net_counter),
+        )
+        net_counter += 1
+        if parent.power == "poweredOff":
+            parent.ip = None
+            parent.tools = "guestToolsNotRunning"
+        bucket.vms.append(parent)
+        created += 1
+        clones = rng.randint(5, 40)
+        for c in range(clones):
+            if created >= vms:
+                break
+            vm = VMSpec(
+                f"{base}-ic-{c + 1:03d}",
+                clone_parent=parent.name,
+                ip=parent_ip,
+                acquire_ip=_addr(net_counter),
+                guest_id=guest_id,
+                guest_full_name=guest_full,
+            )
+            net_counter += 1
+            r = rng.random()
+            if r < 0.10:
+                vm.power = "poweredOff"
+                vm.tools = "guestToolsNotRunning"
+                vm.ip = None
+            elif r < 0.15:
+                vm.tools = "guestToolsNotRunning"
+            created += 1
+            if created % fault_every == 0 or (vms >= 40 and created in _SMALL_FAULT_SLOTS):
+                vm.power, vm.tools = "poweredOn", "guestToolsRunning"
+                ftype = INJECTABLE_FAULTS[faults % len(INJECTABLE_FAULTS)]
+                vm.fault = InjectedFault(ftype, FAULT_MODES[(faults // len(INJECTABLE_FAULTS)) % 2])
+                faults += 1
+            bucket.vms.append(vm)
+    return Inventory(dcs, None, "task", f"<generated --vms {vms} --seed {seed}>")
+
+
+# For small inventories make sure each fault appears at least once in each mode.
+_SMALL_FAULT_SLOTS = frozenset(range(3, 39, 3))
+
+
+def _addr(n: int) -> str:
+    # 10.64.0.0/10 gives ~4 M addresses, far more than 50,000 VMs x 2 need.
+    base = int(ipaddress.IPv4Address("10.64.0.10"))
+    return str(ipaddress.IPv4Address(base + n))

@@ -1,0 +1,567 @@
+"""``SimServer``: the simulator served by uvicorn over HTTPS on its own event-loop thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trustme
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tui.sim.app import Exchange, SimApp
+from tui.sim.inventory import (
+    EXAMPLE_PATH,
+    FAULT_MODES,
+    INJECTABLE_FAULTS,
+    POWER_STATES,
+    TOOLS_STATES,
+    GuestAccount,
+    InjectedFault,
+    Inventory,
+    VMSpec,
+    generate_inventory,
+    load_inventory,
+)
+from tui.sim.state import SimOptions, State, Task, VirtualMachine
+
+T = TypeVar("T")
+# uvicorn logs through "uvicorn.*"; keep it quiet unless the application configures logging
+# (the CLI does).
+logging.getLogger("uvicorn").addHandler(logging.NullHandler())
+
+
+class SimError(RuntimeError):
+    """The simulator could not start or a control call was invalid (one-line message)."""
+
+
+class SimServer:
+    """An embedded vCenter simulator speaking VI/JSON over HTTPS on 127.0.0.1.
+
+    Typical in-process use (what ``guestnet demo`` and the test fixtures do)::
+
+        sim = SimServer(vms=200, seed=1).start()      # or SimServer(inventory="inv.yaml")
+        try:
+            print(sim.url, sim.ca_file, sim.username, sim.password)
+            ...                                       # point a client at sim.url
+        finally:
+            sim.stop()                                # or: with SimServer(...) as sim: ...
+
+    ``start()`` generates a throw-away CA and a server certificate for 127.0.0.1/localhost
+    (``ca_file`` is the CA in PEM; ``thumbprint_sha256`` / ``thumbprint_sha1`` are the server
+    certificate's fingerprints as upper-case colon hex), runs uvicorn on a background thread with
+    its own event loop and returns once the port accepts connections. ``port=0`` picks a free port.
+
+    Inventory: ``inventory`` (a YAML path or an already-parsed mapping, see docs/simulator.md), or
+    ``vms``/``seed`` for a generated one; with neither, the shipped example inventory is used.
+
+    Options (keyword arguments, all optional): ``vc_user``, ``vc_password``, ``guest_user``,
+    ``guest_password``, ``task_seconds``, ``max_running_tasks``, ``session_timeout``,
+    ``latency_ms``, ``hello`` (False: an 8.0U1 server without the hello endpoint that only knows
+    release 8.0.1.0), ``releases``, ``record`` (keep every exchange, see ``exchanges()``),
+    ``tls`` (False: plain HTTP, debugging only), ``cert_dir`` (write ``ca.pem`` there).
+
+    Every control method (``set_power``, ``set_tools``, ``set_ip``, ``set_vm``, ``add_vm``,
+    ``remove_vm``, ``expire_sessions``, ``restart``, ``stats``, ``tasks``, ``vm``, ``exchanges``)
+    is safe to call from any thread or event loop: it runs on the server's loop and waits for it.
+    """
+
+    def __init__(
+        self,
+        inventory: str | Path | dict[str, Any] | Inventory | None = None,
+        *,
+        vms: int | None = None,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = True,
+        cert_dir: str | Path | None = None,
+        vc_user: str = "administrator@vsphere.local",
+        vc_password: str = "VMware1!",
+        guest_user: str = "root",
+        guest_password: str = "guest-secret",
+        task_seconds: float = 3.0,
+        max_running_tasks: int = 640,
+        session_timeout: float = 1800.0,
+        latency_ms: float = 0.0,
+        hello: bool = True,
+        releases: tuple[str, ...] | list[str] | None = None,
+        record: bool = False,
+    ) -> None:
+        if inventory is not None and vms is not None:
+            raise SimError("give either an inventory or --vms, not both")
+        if task_seconds < 0:
+            raise SimError(f"task_seconds must be 0 or more, got {task_seconds}")
+        if max_running_tasks < 1:
+            raise SimError(f"max_running_tasks must be at least 1, got {max_running_tasks}")
+        if session_timeout <= 0:
+            raise SimError(f"session_timeout must be positive, got {session_timeout}")
+        if latency_ms < 0:
+            raise SimError(f"latency_ms must be 0 or more, got {latency_ms}")
+        if not (0 <= port <= 65535):
+            raise SimError(f"port must be between 0 and 65535, got {port}")
+        if isinstance(inventory, Inventory):
+            self.inventory = inventory
+        elif inventory is not None:
+            self.inventory = load_inventory(inventory)
+        elif vms is not None:
+            self.inventory = generate_inventory(vms, seed)
+        else:
+            self.inventory = load_inventory(EXAMPLE_PATH)
+        self.options = SimOptions(
+            vc_user=vc_user,
+            vc_password=vc_password,
+            guest_user=guest_user,
+            guest_password=guest_password,
+            task_seconds=task_seconds,
+            max_running_tasks=max_running_tasks,
+            session_timeout=session_timeout,
+            latency_ms=latency_ms,
+            hello=hello,
+            releases=tuple(releases) if releases is not None else None,
+            record=record,
+        )
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self._cert_dir = Path(cert_dir) if cert_dir is not None else None
+        self._tmp: str | None = None
+        self.ca_file = ""
+        self.thumbprint_sha256 = ""
+        self.thumbprint_sha1 = ""
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._state: State | None = None
+        self._app: SimApp | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._restart = False
+        self._down_seconds = 0.0
+        self._stopping = False
+        self.fault_vms: dict[str, list[str]] = {}
+        self.vm_faults: dict[str, tuple[str, str]] = {}
+        self.ok_vms: list[str] = []
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    @property
+    def username(self) -> str:
+        return self.options.vc_user
+
+    @property
+    def password(self) -> str:
+        return self.options.vc_password
+
+    @property
+    def guest_user(self) -> str:
+        return self.options.guest_user
+
+    @property
+    def guest_password(self) -> str:
+        return self.options.guest_password
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def info(self) -> dict[str, Any]:
+        """The JSON object ``guestnet sim`` prints first."""
+        return {
+            "url": self.url,
+            "ca_file": self.ca_file or None,
+            "thumbprint_sha256": self.thumbprint_sha256 or None,
+            "username": self.username,
+            "password": self.password,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> SimServer:
+        if self._thread is not None:
+            raise SimError("the simulator is already started")
+        if self.tls:
+            self._make_certs()
+        self._thread = threading.Thread(target=self._thread_main, name="guestnet-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise SimError(f"the simulator did not start within {timeout:.0f} s")
+        if self._start_error is not None:
+            err = self._start_error
+            self.stop()
+            if isinstance(err, OSError):
+                raise SimError(
+                    f"cannot listen on {self.host}:{self.port}: {err.strerror or err}"
+                ) from None
+            raise SimError(f"the simulator failed to start: {err}") from None
+        self._snapshot_faults()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop, thread = self._loop, self._thread
+        self._stopping = True
+        if loop is not None and thread is not None and thread.is_alive():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._request_exit)
+            thread.join(timeout)
+        self._thread = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> SimServer:
+        return self.start() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def restart(self, down_seconds: float = 0.0, timeout: float = 30.0) -> None:
+        """Simulate a vCenter restart: every session is lost, the listener closes and reopens
+        on the same port after ``down_seconds``. Inventory and tasks survive."""
+        self._ready.clear()
+        self._down_seconds = down_seconds
+
+        def go() -> None:
+            assert self._state is not None and self._loop is not None
+            self._restart = True
+            self._state.drop_sessions()
+            if self._uvicorn is not None:
+                self._loop.create_task(_close_server(self._uvicorn))
+
+        self.call(go)
+        if not self._ready.wait(timeout):
+            raise SimError("the simulator did not come back after restart")
+        if self._start_error is not None:
+            raise SimError(f"the simulator failed to restart: {self._start_error}")
+
+    def _request_exit(self) -> None:
+        if self._state is not None:
+            self._state.shutdown()
+        if self._uvicorn is not None and self._loop is not None:
+            self._loop.create_task(_close_server(self._uvicorn))
+
+    def _make_certs(self) -> None:
+        ca = trustme.CA(organization_name="guestnet simulator")
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        self._tmp = tempfile.mkdtemp(prefix="guestnet-sim-")
+        tmp = Path(self._tmp)
+        if self._cert_dir is not None:
+            try:
+                self._cert_dir.mkdir(parents=True, exist_ok=True)
+                ca.cert_pem.write_to_path(str(self._cert_dir / "ca.pem"))
+            except OSError as exc:
+                raise SimError(
+                    f"cannot write {self._cert_dir / 'ca.pem'}: {exc.strerror or exc}"
+                ) from None
+            self.ca_file = str((self._cert_dir / "ca.pem").resolve())
+        else:
+            ca.cert_pem.write_to_path(str(tmp / "ca.pem"))
+            self.ca_file = str(tmp / "ca.pem")
+        cert.private_key_pem.write_to_path(str(tmp / "server.key"))
+        chain = b"".join(blob.bytes() for blob in cert.cert_chain_pems)
+        (tmp / "server.pem").write_bytes(chain)
+        der = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+        self.thumbprint_sha256 = _colon_hex(hashlib.sha256(der).digest())
+        self.thumbprint_sha1 = _colon_hex(hashlib.sha1(der).digest())
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(512)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._amain())
+        except BaseException as exc:  # startup errors are reported by start()
+            if not self._ready.is_set():
+                self._start_error = exc
+                self._ready.set()
+
+    async def _amain(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._state = State(self.inventory, self.options)
+        self._app = SimApp(self._state)
+        try:
+            while True:
+                try:
+                    sock = self._bind()
+                except OSError as exc:
+                    self._start_error = exc
+                    self._ready.set()
+                    return
+                tmp = Path(self._tmp) if self._tmp else None
+                config = uvicorn.Config(
+                    self._app,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                    ws="none",
+                    timeout_graceful_shutdown=1,
+                    timeout_keep_alive=30,
+                    ssl_certfile=str(tmp / "server.pem") if tmp and self.tls else None,
+                    ssl_keyfile=str(tmp / "server.key") if tmp and self.tls else None,
+                )
+                server = uvicorn.Server(config)
+                self._uvicorn = server
+                watcher = asyncio.create_task(self._signal_ready(server))
+                try:
+                    await server.serve(sockets=[sock])
+                finally:
+                    watcher.cancel()
+                    sock.close()
+                if self._restart and not self._stopping:
+                    self._restart = False
+                    if self._down_seconds > 0:
+                        await asyncio.sleep(self._down_seconds)
+                    continue
+                break
+        finally:
+            state = self._state
+            state.shutdown()
+            for o in list(state.objects.values()):
+                if isinstance(o, Task) and o.aio is not None and not o.aio.done():
+                    o.aio.cancel()
+            await asyncio.sleep(0)
+
+    async def _signal_ready(self, server: uvicorn.Server) -> None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+            await asyncio.sleep(0.005)
+        self._ready.set()
+
+    # -- control API (thread-safe) -------------------------------------------------------------
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the server loop and return its result."""
+        loop = self._loop
+        if loop is None or self._thread is None:
+            raise SimError("the simulator is not running")
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+
+        async def run() -> T:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
+
+    @property
+    def state(self) -> State:
+        """The live state; touch it only through ``call`` from other threads."""
+        assert self._state is not None
+        return self._state
+
+    def _vm(self, ref: str) -> VirtualMachine:
+        try:
+            return self.state.find_vm(ref)
+        except KeyError as exc:
+            raise SimError(str(exc.args[0])) from None
+
+    def set_power(self, vm: str, power: str) -> None:
+        if power not in POWER_STATES:
+            raise SimError(f"power state must be one of {', '.join(POWER_STATES)}, got {power!r}")
+        self.set_vm(vm, power=power)
+
+    def set_tools(self, vm: str, tools: str) -> None:
+        self.set_vm(vm, tools=tools)
+
+    def set_ip(self, vm: str, ip: str | None) -> None:
+        self.set_vm(vm, ip=ip)
+
+    def set_vm(self, vm: str, **fields: Any) -> None:
+        """Change VM fields: power, tools, connection, ip, acquire_ip, fault ((type, mode),
+        type or None), task_seconds, hang, cancelable, guest_accounts, name."""
+
+        def go() -> None:
+            v = self._vm(vm)
+            for key, value in fields.items():
+                _apply(self.state, v, key, value)
+            self.state.touch(v.moid)
+
+        self.call(go)
+
+    def add_vm(self, name: str, folder: str | None = None, **fields: Any) -> str:
+        """Add a VM (to ``folder``, an inventory path like ``/DC1/vm/team-a``; default the
+        first datacenter's vm folder) and return its moid."""
+
+        def go() -> str:
+            st = self.state
+            path = folder or f"/{self.inventory.datacenters[0].name}/vm"
+            try:
+                new = st.add_vm(path, VMSpec(name))
+            except (KeyError, ValueError) as exc:
+                raise SimError(str(exc.args[0])) from None
+            for key, value in fields.items():
+                _apply(st, new, key, value)
+            return new.moid
+
+        return self.call(go)
+
+    def remove_vm(self, vm: str) -> None:
+        def go() -> None:
+            self._vm(vm)
+            self.state.remove_vm(vm)
+
+        self.call(go)
+
+    def expire_sessions(self) -> int:
+        """Expire every session now (as an idle timeout would); returns how many."""
+        return self.call(self.state.expire_all)
+
+    def stats(self) -> dict[str, Any]:
+        def go() -> dict[str, Any]:
+            st = self.state
+            out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in st.stats.items()}
+            out["live"] = st.live_counts()
+            return out
+
+        return self.call(go)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self.call(self.state.task_summaries)
+
+    def task(self, moid: str) -> dict[str, Any]:
+        for t in self.tasks():
+            if t["task"] == moid:
+                return t
+        raise SimError(f"no task {moid!r}")
+
+    def vm(self, ref: str) -> dict[str, Any]:
+        """A snapshot of one VM (by name or moid)."""
+
+        def go() -> dict[str, Any]:
+            v = self._vm(ref)
+            return {
+                "moid": v.moid,
+                "name": v.name,
+                "path": self.state.inventory_path(v),
+                "power": v.power,
+                "tools": v.tools,
+                "ip": v.ip,
+                "acquire_ip": v.acquire_ip,
+                "fault": (v.fault.type, v.fault.mode) if v.fault else None,
+                "running_task": v.running_task.moid if v.running_task else None,
+                "customization": v.cust_status,
+                "instance_uuid": v.instance_uuid,
+                "clone_parent": v.clone_parent,
+            }
+
+        return self.call(go)
+
+    def vm_names(self) -> list[str]:
+        return self.call(lambda: list(self.state.vms_by_name))
+
+    def exchanges(self) -> list[Exchange]:
+        """Every recorded exchange so far (only with ``record=True``)."""
+        return self.call(lambda: list(self._app.exchanges) if self._app else [])
+
+    def clear_exchanges(self) -> None:
+        self.call(lambda: self._app.exchanges.clear() if self._app else None)
+
+    def _snapshot_faults(self) -> None:
+        def go() -> None:
+            st = self.state
+            fv: dict[str, list[str]] = {}
+            for v in st.vms_by_name.values():
+                if v.fault is not None:
+                    self.vm_faults[v.name] = (v.fault.type, v.fault.mode)
+                    fv.setdefault(v.fault.type, []).append(v.name)
+                    fv.setdefault(f"{v.fault.type}:{v.fault.mode}", []).append(v.name)
+                elif v.power != "poweredOn":
+                    fv.setdefault("InvalidPowerState", []).append(v.name)
+                    fv.setdefault("InvalidPowerState:sync", []).append(v.name)
+                elif v.tools != "guestToolsRunning":
+                    fv.setdefault("InvalidState", []).append(v.name)
+                    fv.setdefault("InvalidState:sync", []).append(v.name)
+                elif not v.hang and _default_login_ok(st, v):
+                    self.ok_vms.append(v.name)
+            self.fault_vms = fv
+
+        self.call(go)
+
+
+async def _close_server(server: uvicorn.Server) -> None:
+    """Stop uvicorn fast: let woken long-polls answer, then drop every connection (a TLS
+    close handshake with an idle keep-alive client would otherwise hold the shutdown)."""
+    await asyncio.sleep(0.05)
+    for conn in list(server.server_state.connections):
+        transport = getattr(conn, "transport", None)
+        if transport is not None:
+            transport.abort()
+    server.should_exit = True
+    server.force_exit = True
+
+
+def _default_login_ok(st: State, v: VirtualMachine) -> bool:
+    return any(
+        a.username == st.options.guest_user
+        and a.password == st.options.guest_password
+        and a.permitted
+        for a in st.accounts_for(v)
+    )
+
+
+def _apply(st: State, v: VirtualMachine, key: str, value: Any) -> None:
+    if key == "power":
+        if value not in POWER_STATES:
+            raise SimError(f"power must be one of {', '.join(POWER_STATES)}, got {value!r}")
+        if value == "poweredOn" and v.power != "poweredOn":
+            v.boot_time = time.time()
+        v.power = value
+    elif key == "tools":
+        if value not in TOOLS_STATES:
+            raise SimError(f"tools must be running, notRunning or executingScripts, got {value!r}")
+        v.tools = TOOLS_STATES[value]
+    elif key == "connection":
+        v.connection = value
+    elif key in ("ip", "acquire_ip"):
+        setattr(v, key, value)
+    elif key == "fault":
+        if value is None:
+            v.fault = None
+        else:
+            ftype, mode = (value, "task") if isinstance(value, str) else tuple(value)
+            if ftype not in INJECTABLE_FAULTS or mode not in FAULT_MODES:
+                raise SimError(f"unknown fault {ftype!r} or mode {mode!r}")
+            v.fault = InjectedFault(ftype, mode)
+    elif key in ("task_seconds", "hang", "cancelable", "auth_mode"):
+        setattr(v, key, value)
+    elif key == "guest_accounts":
+        v.accounts = (
+            [a if isinstance(a, GuestAccount) else GuestAccount(*a) for a in value]
+            if value is not None
+            else None
+        )
+    else:
+        raise SimError(f"unknown VM field {key!r}")
+
+
+def _colon_hex(digest: bytes) -> str:
+    return ":".join(f"{b:02X}" for b in digest)
