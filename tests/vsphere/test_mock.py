@@ -249,15 +249,24 @@ async def test_timeout_and_connect_errors() -> None:
 
 async def test_keepalive_after_idle() -> None:
     vc = FakeVC()
-    vc.on("CurrentTime", lambda r, v: js("t"))
+    vc.on("currentSession", lambda r, v: js({"_typeName": "UserSession", "key": "k"}))
     c = await connect(vc, keepalive_interval=0.05)
     await asyncio.sleep(0.3)
-    n = vc.calls.count("CurrentTime")
-    assert 2 <= n <= 8
+    n = vc.calls.count("currentSession")
+    assert 2 <= n <= 8 and vc.logins == 1
     await c.close()
-    after = vc.calls.count("CurrentTime")
+    after = vc.calls.count("currentSession")
     await asyncio.sleep(0.15)
-    assert vc.calls.count("CurrentTime") == after  # stopped by close()
+    assert vc.calls.count("currentSession") == after  # stopped by close()
+
+
+async def test_keepalive_relogs_in_when_the_session_is_gone() -> None:
+    vc = FakeVC()
+    vc.on("currentSession", lambda r, v: httpx.Response(204))  # unset: not logged in
+    c = await connect(vc)
+    await c.keepalive()
+    assert vc.logins == 2
+    await c.close()
 
 
 async def test_close_is_idempotent_and_calls_after_close_fail() -> None:

@@ -283,10 +283,22 @@ class Client:
                 await asyncio.sleep(interval - idle)
                 continue
             try:
-                await t.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+                await self.keepalive()
             except GuestnetError as e:
                 log.info("keepalive to %s failed: %s", self.host, e)
                 await asyncio.sleep(interval)
+
+    async def keepalive(self) -> None:
+        """One cheap call that refreshes the session's idle timer (re-logs in if it expired).
+
+        ``SessionManager.currentSession`` is a plain property read; an unset answer means the
+        session is gone, so the client logs in again right away.
+        """
+        t = self.transport
+        gen = t.session_gen
+        current = await t.get_property("SessionManager", self.session_manager, "currentSession")
+        if current is None:
+            await t.renew_session(gen)
 
     # ------------------------------------------------------------------ inventory
 

@@ -518,7 +518,7 @@ class GuestNetworkRun:
             workers = [asyncio.create_task(self._worker()) for _ in range(n)]
             pending: set[asyncio.Task[None]] = {*workers, tracker_task}
             while not all(w.done() for w in workers):
-                done, pending = await asyncio.wait(pending, return_when="FIRST_EXCEPTION")
+                done, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
                 for d in done:
                     if not d.cancelled() and d.exception() is not None:
                         raise d.exception()  # type: ignore[misc]
@@ -633,20 +633,33 @@ class GuestNetworkRun:
 
 
 async def find_running_start_task(t: Transport, vm_moid: str) -> str | None:
-    """The VM's queued or running StartGuestNetwork task, read from its ``recentTask``."""
-    recent = await t.get_property("VirtualMachine", vm_moid, "recentTask")
+    """The VM's queued or running StartGuestNetwork task, read from its ``recentTask``.
+
+    A server that cannot answer (``recentTask`` not readable) yields None: the caller only asks
+    after a NotAuthenticated answer, which vCenter gives before executing a call.
+    """
+    try:
+        recent = await t.get_property("VirtualMachine", vm_moid, "recentTask")
+    except VimFault as e:
+        log.info("cannot read recentTask of %s (%s); assuming no task was created", vm_moid, e)
+        return None
     if isinstance(recent, dict):
         recent = recent.get("_value", [])
     for ref in recent or ():
         if not isinstance(ref, dict) or "value" not in ref:
             continue
-        info = await t.get_property("Task", str(ref["value"]), "info")
+        try:
+            info = await t.get_property("Task", str(ref["value"]), "info")
+        except VimFault:
+            continue  # the task is gone
         if not isinstance(info, dict):
             continue
-        name = str(info.get("name", "")) + " " + str(info.get("descriptionId", ""))
-        if "StartGuestNetwork" in name or "startNetwork" in name:
-            if info.get("state") in ("queued", "running"):
-                return str(ref["value"])
+        name = f"{info.get('name', '')} {info.get('descriptionId', '')}"
+        if ("StartGuestNetwork" in name or "startNetwork" in name) and info.get("state") in (
+            "queued",
+            "running",
+        ):
+            return str(ref["value"])
     return None
 
 
