@@ -8,8 +8,10 @@ still checked as a fault body.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -168,17 +170,14 @@ class VI:
         assert r.status == 200, r
         return r.body
 
-    async def wait_task(self, task: str, timeout: float = 10.0) -> dict[str, Any]:
-        import asyncio
-        import time
-
-        end = time.monotonic() + timeout
+    async def wait_task(self, task: str, within: float = 10.0) -> dict[str, Any]:
+        end = time.monotonic() + within
         while True:
             info = await self.task_info(task)
             if info["state"] in ("success", "error"):
                 return info
             if time.monotonic() > end:
-                raise AssertionError(f"task {task} still {info['state']} after {timeout}s")
+                raise AssertionError(f"task {task} still {info['state']} after {within}s")
             await asyncio.sleep(0.05)
 
 

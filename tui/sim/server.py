@@ -150,6 +150,7 @@ class SimServer:
         self._restart = False
         self._down_seconds = 0.0
         self._stopping = False
+        self._exit: asyncio.Event
         self.fault_vms: dict[str, list[str]] = {}
         self.vm_faults: dict[str, tuple[str, str]] = {}
         self.ok_vms: list[str] = []
@@ -243,8 +244,7 @@ class SimServer:
             assert self._state is not None and self._loop is not None
             self._restart = True
             self._state.drop_sessions()
-            if self._uvicorn is not None:
-                self._loop.create_task(_close_server(self._uvicorn))
+            self._exit.set()
 
         self.call(go)
         if not self._ready.wait(timeout):
@@ -255,8 +255,7 @@ class SimServer:
     def _request_exit(self) -> None:
         if self._state is not None:
             self._state.shutdown()
-        if self._uvicorn is not None and self._loop is not None:
-            self._loop.create_task(_close_server(self._uvicorn))
+        self._exit.set()
 
     def _make_certs(self) -> None:
         ca = trustme.CA(organization_name="guestnet simulator")
@@ -308,6 +307,7 @@ class SimServer:
 
     async def _amain(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._exit = asyncio.Event()
         self._state = State(self.inventory, self.options)
         self._app = SimApp(self._state)
         try:
@@ -325,19 +325,24 @@ class SimServer:
                     access_log=False,
                     lifespan="off",
                     ws="none",
-                    timeout_graceful_shutdown=1,
                     timeout_keep_alive=30,
                     ssl_certfile=str(tmp / "server.pem") if tmp and self.tls else None,
                     ssl_keyfile=str(tmp / "server.key") if tmp and self.tls else None,
                 )
+                config.load()
                 server = uvicorn.Server(config)
+                # uvicorn's own serve() polls for exit every 0.1 s and lingers on shutdown;
+                # drive startup ourselves and close fast (see _close).
+                server.lifespan = config.lifespan_class(config)
                 self._uvicorn = server
-                watcher = asyncio.create_task(self._signal_ready(server))
                 try:
-                    await server.serve(sockets=[sock])
+                    await server.startup(sockets=[sock])
+                    self._ready.set()
+                    await self._exit.wait()
                 finally:
-                    watcher.cancel()
+                    await _close(server)
                     sock.close()
+                self._exit.clear()
                 if self._restart and not self._stopping:
                     self._restart = False
                     if self._down_seconds > 0:
@@ -351,11 +356,6 @@ class SimServer:
                 if isinstance(o, Task) and o.aio is not None and not o.aio.done():
                     o.aio.cancel()
             await asyncio.sleep(0)
-
-    async def _signal_ready(self, server: uvicorn.Server) -> None:
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-            await asyncio.sleep(0.005)
-        self._ready.set()
 
     # -- control API (thread-safe) -------------------------------------------------------------
 
@@ -507,16 +507,19 @@ class SimServer:
         self.call(go)
 
 
-async def _close_server(server: uvicorn.Server) -> None:
-    """Stop uvicorn fast: let woken long-polls answer, then drop every connection (a TLS
-    close handshake with an idle keep-alive client would otherwise hold the shutdown)."""
-    await asyncio.sleep(0.05)
+async def _close(server: uvicorn.Server) -> None:
+    """Stop listening, give woken long-polls a moment to answer, then drop every connection
+    (a TLS close handshake with an idle keep-alive client would otherwise hold the stop)."""
+    for listener in getattr(server, "servers", []):
+        listener.close()
+    await asyncio.sleep(0.02)
     for conn in list(server.server_state.connections):
         transport = getattr(conn, "transport", None)
         if transport is not None:
             transport.abort()
-    server.should_exit = True
-    server.force_exit = True
+    for task in list(server.server_state.tasks):
+        task.cancel()
+    await asyncio.sleep(0)
 
 
 def _default_login_ok(st: State, v: VirtualMachine) -> bool:
