@@ -13,9 +13,9 @@ from typing import Any, Protocol
 import httpx
 
 from tui.vsphere import inventory, tasks, updates
-from tui.vsphere.errors import BadResponse, GuestnetError, VimFault
+from tui.vsphere.errors import BadResponse, GuestnetError, TLSVerifyError, VimFault
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
-from tui.vsphere.tls import SpecError
+from tui.vsphere.tls import SpecError, fetch_thumbprint, pin_hint
 from tui.vsphere.transport import SessionRenewed, Transport
 from tui.vsphere.wire import method_path, mor, parse_time
 
@@ -107,6 +107,19 @@ class Client:
             content = await client._negotiate()
             client._read_content(content)
             await client._login()
+        except TLSVerifyError as e:
+            await client.close()
+            if e.presented_sha256 is not None or http_transport is not None:
+                raise
+            # Verification failed inside OpenSSL: look at what the server presents (a second
+            # handshake that sends nothing) so the message can say how to pin it.
+            try:
+                tp = await fetch_thumbprint(client.host, client.port, min(spec.timeout, 10.0))
+            except GuestnetError:
+                raise e from None
+            raise TLSVerifyError(
+                str(e) + pin_hint(client.host, client.port, tp.sha256), presented_sha256=tp.sha256
+            ) from None
         except BaseException:
             await client.close()
             raise
