@@ -181,6 +181,17 @@ class _Ctx:
         return InventoryError(f"{where}: {path}: {message}")
 
 
+_example_cache: Inventory | None = None
+
+
+def example_inventory() -> Inventory:
+    """The shipped example inventory, parsed once (the simulator never mutates an Inventory)."""
+    global _example_cache
+    if _example_cache is None:
+        _example_cache = load_inventory(EXAMPLE_PATH)
+    return _example_cache
+
+
 def load_inventory(source: str | Path | dict[str, Any]) -> Inventory:
     """Load an inventory from a YAML file path or an already-parsed mapping."""
     if isinstance(source, dict):

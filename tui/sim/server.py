@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import serialization
 
 from tui.sim.app import Exchange, SimApp
 from tui.sim.inventory import (
-    EXAMPLE_PATH,
     FAULT_MODES,
     INJECTABLE_FAULTS,
     POWER_STATES,
@@ -31,6 +30,7 @@ from tui.sim.inventory import (
     InjectedFault,
     Inventory,
     VMSpec,
+    example_inventory,
     generate_inventory,
     load_inventory,
 )
@@ -118,7 +118,7 @@ class SimServer:
         elif vms is not None:
             self.inventory = generate_inventory(vms, seed)
         else:
-            self.inventory = load_inventory(EXAMPLE_PATH)
+            self.inventory = example_inventory()
         self.options = SimOptions(
             vc_user=vc_user,
             vc_password=vc_password,
