@@ -1,9 +1,6 @@
-"""Fixtures for the client's integration tests: a simulator over real HTTPS (generated CA) and a
-wire recorder whose request bodies are checked against VMware's type registry (tests/oracle.py).
-
-Uses ``tui.sim.server.SimServer`` directly so each test picks its own inventory size and task
-duration (small ones keep the suite fast).
-"""
+"""Helpers for the client's integration tests (the simulator comes from the ``sim_factory``
+fixture of tests/conftest.py: real HTTPS on 127.0.0.1 with a generated CA): a wire recorder whose
+request bodies are checked against VMware's type registry (tests/oracle.py) after every test."""
 
 from __future__ import annotations
 
@@ -60,21 +57,6 @@ class Wire:
             oracle.validate_request(m["type"], m["member"], body, release=m["rel"])
             n += 1
         return n
-
-
-@pytest.fixture
-def make_sim() -> Iterator[Callable[..., SimServer]]:
-    started: list[SimServer] = []
-
-    def make(**kw: Any) -> SimServer:
-        kw.setdefault("task_seconds", 0.3)
-        sim = SimServer(**kw).start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for s in started:
-        s.stop()
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from tui.vsphere import (
 )
 
 
-async def test_hello_negotiates_newest_release_and_traffic_conforms(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=5)
+async def test_hello_negotiates_newest_release_and_conforms(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=5)
     c = await connect(sim, wire)
     assert c.release == "9.0.0.0"
     assert c.about is not None and c.about.api_version == "9.0.0.0"
@@ -34,8 +34,8 @@ async def test_hello_negotiates_newest_release_and_traffic_conforms(make_sim, wi
     assert st["logins"] == 1 and st["logouts"] == 1 and st["live"]["sessions"] == 0
 
 
-async def test_without_hello_probes_down_to_801(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=3, hello=False)
+async def test_without_hello_probes_down_to_801(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=3, hello=False)
     c = await connect(sim, wire)
     assert c.release == "8.0.1.0"
     contents = [p for _, p, _ in wire.requests if p.endswith("/content")]
@@ -43,17 +43,17 @@ async def test_without_hello_probes_down_to_801(make_sim, wire: Wire) -> None:
     await c.close()
 
 
-async def test_pinned_release(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=3)
+async def test_pinned_release(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=3)
     c = await connect(sim, wire, release="8.0.2.0")
     assert c.release == "8.0.2.0" and "system" not in wire.members()
     assert all("/8.0.2.0/" in p for _, p, _ in wire.requests)
     await c.close()
 
 
-async def test_login_failure_names_the_fault_never_the_password(make_sim, caplog) -> None:
+async def test_login_failure_names_the_fault_never_the_password(sim_factory, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    sim = make_sim(vms=3)
+    sim = sim_factory(vms=3)
     with pytest.raises(VimFault) as ei:
         await connect(sim, password="Wrong-Pa55word")
     assert ei.value.type_name == "InvalidLogin"
@@ -66,8 +66,8 @@ async def test_login_failure_names_the_fault_never_the_password(make_sim, caplog
     assert sim.stats()["login_failures"] == 1
 
 
-async def test_self_signed_refused_by_default_with_pin_hint(make_sim) -> None:
-    sim = make_sim(vms=3)
+async def test_self_signed_refused_by_default_with_pin_hint(sim_factory) -> None:
+    sim = sim_factory(vms=3)
     with pytest.raises(TLSVerifyError) as ei:
         await connect(sim, tls=TLSSpec())  # system CAs do not know the simulator's CA
     e = ei.value
@@ -79,8 +79,8 @@ async def test_self_signed_refused_by_default_with_pin_hint(make_sim) -> None:
 
 
 @pytest.mark.parametrize("which", ["sha256", "sha1", "sha256-lower"])
-async def test_pinned_thumbprint_accepts_self_signed(make_sim, which: str) -> None:
-    sim = make_sim(vms=3)
+async def test_pinned_thumbprint_accepts_self_signed(sim_factory, which: str) -> None:
+    sim = sim_factory(vms=3)
     pin = {
         "sha256": sim.thumbprint_sha256,
         "sha1": sim.thumbprint_sha1,
@@ -91,8 +91,8 @@ async def test_pinned_thumbprint_accepts_self_signed(make_sim, which: str) -> No
     await c.close()
 
 
-async def test_pin_mismatch_refused_before_any_request(make_sim) -> None:
-    sim = make_sim(vms=3)
+async def test_pin_mismatch_refused_before_any_request(sim_factory) -> None:
+    sim = sim_factory(vms=3)
     wrong = ":".join(["AB"] * 32)
     with pytest.raises(TLSVerifyError) as ei:
         await connect(sim, tls=TLSSpec(thumbprint=wrong))
@@ -105,22 +105,22 @@ async def test_pin_mismatch_refused_before_any_request(make_sim) -> None:
     assert sim.stats()["requests"] == {} and sim.stats()["logins"] == 0
 
 
-async def test_insecure_only_when_set(make_sim) -> None:
-    sim = make_sim(vms=3)
+async def test_insecure_only_when_set(sim_factory) -> None:
+    sim = sim_factory(vms=3)
     c = await connect(sim, tls=TLSSpec(insecure=True))
     assert c.tls_mode == "insecure" and c.thumbprint_sha256 == sim.thumbprint_sha256
     await c.close()
 
 
-async def test_fetch_thumbprint_for_trust_on_first_use(make_sim) -> None:
-    sim = make_sim(vms=3)
+async def test_fetch_thumbprint_for_trust_on_first_use(sim_factory) -> None:
+    sim = sim_factory(vms=3)
     tp = await fetch_thumbprint("127.0.0.1", sim.port)
     assert tp.sha256 == sim.thumbprint_sha256 and tp.sha1 == sim.thumbprint_sha1
     assert sim.stats()["requests"] == {}
 
 
-async def test_connection_refused_is_connect_error(make_sim) -> None:
-    sim = make_sim(vms=3)
+async def test_connection_refused_is_connect_error(sim_factory) -> None:
+    sim = sim_factory(vms=3)
     port = sim.port
     spec = spec_for(sim, tls=TLSSpec(insecure=True))
     sim.stop()

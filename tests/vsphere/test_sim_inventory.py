@@ -12,9 +12,9 @@ from tests.vsphere.conftest import Wire, connect, guest
 from tui.vsphere import InventoryPathError, VMBatch, VMChange, VMWatch
 
 
-async def test_list_pages_and_paths(make_sim, wire: Wire) -> None:
+async def test_list_pages_and_paths(sim_factory, wire: Wire) -> None:
     n = 2300
-    sim = make_sim(vms=n)
+    sim = sim_factory(vms=n)
     c = await connect(sim, wire)
     before = len(wire.requests)
     vms = await c.list_vms()
@@ -43,8 +43,8 @@ async def test_list_pages_and_paths(make_sim, wire: Wire) -> None:
     await c.close()
 
 
-async def test_list_under_a_root_path(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=60)
+async def test_list_under_a_root_path(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=60)
     c = await connect(sim, wire)
     everything = await c.list_vms()
     folder = everything[0].folder
@@ -62,10 +62,10 @@ async def test_list_under_a_root_path(make_sim, wire: Wire) -> None:
 
 
 async def next_change(
-    w: VMWatch, pred: Callable[[VMChange], bool], timeout: float = 10.0
+    w: VMWatch, pred: Callable[[VMChange], bool], within: float = 10.0
 ) -> tuple[VMChange, list[VMBatch]]:
     seen: list[VMBatch] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while True:
             batch = await w.__anext__()
             seen.append(batch)
@@ -74,8 +74,8 @@ async def next_change(
                     return ch, seen
 
 
-async def test_watch_power_ip_remove_add(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=20, task_seconds=0.3)
+async def test_watch_power_ip_remove_add(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=20, task_seconds=0.3)
     c = await connect(sim, wire)
     w = c.watch_vms()
     first = await w.__anext__()
@@ -116,8 +116,8 @@ async def test_watch_power_ip_remove_add(make_sim, wire: Wire) -> None:
     await c.close()
 
 
-async def test_watch_resyncs_after_session_expiry(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=10)
+async def test_watch_resyncs_after_session_expiry(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=10)
     c = await connect(sim, wire)
     status: list[str] = []
     w = c.watch_vms(on_status=status.append, max_wait=5)
@@ -138,8 +138,8 @@ async def test_watch_resyncs_after_session_expiry(make_sim, wire: Wire) -> None:
     assert sim.stats()["live"]["filters"] == 0
 
 
-async def test_watch_survives_server_restart(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=8)
+async def test_watch_survives_server_restart(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=8)
     c = await connect(sim, wire)
     status: list[str] = []
     w = c.watch_vms(on_status=status.append, max_wait=5, backoff=(0.2, 0.4))
@@ -157,8 +157,8 @@ async def test_watch_survives_server_restart(make_sim, wire: Wire) -> None:
     assert live["filters"] == 0 and live["views"] == 0 and live["sessions"] == 0
 
 
-async def test_cancelled_consumer_and_close_release_server_objects(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=5)
+async def test_cancelled_consumer_and_close_release_server_objects(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=5)
     c = await connect(sim, wire)
     w = c.watch_vms(max_wait=30)
 

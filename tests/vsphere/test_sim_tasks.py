@@ -12,7 +12,13 @@ import pytest
 from tests.vsphere.conftest import Wire, connect, guest
 from tui.vsphere import VM, GuestnetError, TaskEvent, explain
 
-FAULTS = ["InvalidPowerState", "InvalidState", "InvalidGuestLogin", "GuestPermissionDenied", "CustomizationFault"]  # fmt: skip
+FAULTS = [
+    "InvalidPowerState",
+    "InvalidState",
+    "InvalidGuestLogin",
+    "GuestPermissionDenied",
+    "CustomizationFault",
+]
 
 
 def by_vm(events: list[TaskEvent]) -> dict[str, list[TaskEvent]]:
@@ -36,8 +42,8 @@ async def ok_vms(sim, c, n: int) -> list[VM]:
     return vms[:n]
 
 
-async def test_each_fault_sync_and_in_task_plus_success(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=40, task_seconds=0.2)
+async def test_each_fault_sync_and_in_task_plus_success(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=40, task_seconds=0.2)
     c = await connect(sim, wire)
     vms = await ok_vms(sim, c, 2 * len(FAULTS) + 1)
     expect: dict[str, tuple[str, str]] = {}
@@ -74,8 +80,8 @@ async def test_each_fault_sync_and_in_task_plus_success(make_sim, wire: Wire) ->
     await c.close()
 
 
-async def test_task_in_progress_retries_then_succeeds_or_gives_up(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=10, task_seconds=0.6)
+async def test_task_in_progress_retries_then_succeeds_or_gives_up(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=10, task_seconds=0.6)
     c = await connect(sim, wire)
     busy, stuck = await ok_vms(sim, c, 2)
     sim.set_vm(stuck.moid, fault=("TaskInProgress", "sync"))
@@ -99,8 +105,8 @@ async def test_task_in_progress_retries_then_succeeds_or_gives_up(make_sim, wire
     await c.close()
 
 
-async def test_cancel_running_and_queued(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=20, task_seconds=0.3, latency_ms=150)
+async def test_cancel_running_and_queued(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=20, task_seconds=0.3, latency_ms=150)
     c = await connect(sim, wire)
     vms = await ok_vms(sim, c, 6)
     hung = vms[0]
@@ -131,8 +137,8 @@ async def test_cancel_running_and_queued(make_sim, wire: Wire) -> None:
     await c.close()
 
 
-async def test_not_cancelable_and_abort_customization(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=10, task_seconds=0.3)
+async def test_not_cancelable_and_abort_customization(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=10, task_seconds=0.3)
     c = await connect(sim, wire)
     (vm,) = await ok_vms(sim, c, 1)
     sim.set_vm(vm.moid, hang=True, cancelable=False)
@@ -153,16 +159,16 @@ async def test_not_cancelable_and_abort_customization(make_sim, wire: Wire) -> N
     await c.close()
 
 
-async def test_abort_customization_needs_credentials(make_sim) -> None:
-    sim = make_sim(vms=5)
+async def test_abort_customization_needs_credentials(sim_factory) -> None:
+    sim = sim_factory(vms=5)
     c = await connect(sim)
     with pytest.raises(GuestnetError, match="needs guest credentials"):
         await c.abort_customization("vm-1")
     await c.close()
 
 
-async def test_concurrency_bound_and_few_requests(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=60, task_seconds=0.3, latency_ms=15)
+async def test_concurrency_bound_and_few_requests(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=60, task_seconds=0.3, latency_ms=15)
     c = await connect(sim, wire)
     vms = await ok_vms(sim, c, 30)
     before = len(wire.requests)
@@ -180,8 +186,8 @@ async def test_concurrency_bound_and_few_requests(make_sim, wire: Wire) -> None:
     await c.close()
 
 
-async def test_session_expiry_mid_run_never_duplicates_a_task(make_sim, wire: Wire) -> None:
-    sim = make_sim(vms=40, task_seconds=0.8, latency_ms=5)
+async def test_session_expiry_mid_run_never_duplicates_a_task(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=40, task_seconds=0.8, latency_ms=5)
     c = await connect(sim, wire)
     vms = await ok_vms(sim, c, 20)
     status: list[str] = []
@@ -210,9 +216,9 @@ async def test_session_expiry_mid_run_never_duplicates_a_task(make_sim, wire: Wi
     await c.close()
 
 
-async def test_password_never_in_logs_events_or_errors(make_sim, caplog) -> None:
+async def test_password_never_in_logs_events_or_errors(sim_factory, caplog) -> None:
     caplog.set_level(logging.DEBUG)
-    sim = make_sim(vms=12, task_seconds=0.2)
+    sim = sim_factory(vms=12, task_seconds=0.2)
     c = await connect(sim)
     vms = await ok_vms(sim, c, 3)
     wrong = "Wr0ng-Guest-Pa55"
