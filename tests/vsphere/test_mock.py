@@ -14,10 +14,12 @@ import pytest
 from tests.vsphere.fakevc import FakeVC, boxed, change, fault, js, mo, update
 from tui import __version__
 from tui.vsphere import (
+    VM,
     BadResponse,
     Client,
     ConnectError,
     ConnectSpec,
+    GuestCredentials,
     GuestnetError,
     RequestTimeout,
     Secret,
@@ -369,3 +371,122 @@ async def test_watch_truncated_initial_sync_is_one_resync_batch_and_cleans_up() 
     assert tail == ["DestroyPropertyFilter", "DestroyPropertyCollector", "DestroyView"]
     await c.close()
     assert vc.calls[-1] == "Logout"
+
+
+def _task_success(task: str) -> dict:
+    return _update_set(
+        "1",
+        [
+            update(
+                "enter",
+                mo("Task", task),
+                change("info.state", boxed("TaskInfoState", "success")),
+                change("info.cancelable", boxed("boolean", False)),
+            )
+        ],
+    )
+
+
+def _run_fake(start_answers: list, recent: list[dict]) -> FakeVC:
+    vc = FakeVC()
+    ref = lambda t, v: js(mo(t, v))  # noqa: E731
+    vc.on("CreatePropertyCollector", lambda r, v: ref("PropertyCollector", "session[s]pc"))
+    vc.on("CreateFilter", lambda r, v: ref("PropertyFilter", "session[s]f"))
+    filtered: list[str] = []
+
+    def create_filter(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        spec = json.loads(r.content)["spec"]
+        filtered.extend(o["obj"]["value"] for o in spec["objectSet"])
+        return ref("PropertyFilter", "session[s]f")
+
+    vc.on("CreateFilter", create_filter)
+    vc.on("WaitForUpdatesEx", lambda r, v: js(_task_success(filtered[-1])))
+
+    def start(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        a = start_answers.pop(0)
+        if isinstance(a, Exception):
+            raise a
+        return a
+
+    vc.on("StartGuestNetwork_Task", start)
+    vc.on("recentTask", lambda r, v: js([mo("Task", t["key"]) for t in recent]))
+    vc.on("info", lambda r, v: js(next(t for t in recent if r.url.path.split("/")[-2] == t["key"])))
+    return vc
+
+
+def _vm() -> VM:
+    return VM(moid="vm-42", name="web-01", path="/DC/vm/web-01", folder="/DC/vm")
+
+
+def _creds() -> GuestCredentials:
+    return GuestCredentials("root", Secret("guest-Pa55"))
+
+
+async def test_start_meeting_expired_session_adopts_the_running_task() -> None:
+    running = {"_typeName": "TaskInfo", "key": "task-9", "name": "StartGuestNetwork_Task",
+               "descriptionId": "vm.startNetwork", "state": "running"}  # fmt: skip
+    vc = _run_fake([fault("NotAuthenticated")], [running])
+    c = await connect(vc)
+    run = c.start_guest_network([_vm()], _creds(), coalesce=0)
+    events = [e async for e in run]
+    assert [e.state for e in events] == ["pending", "started", "succeeded"]
+    assert events[-1].task == "task-9"
+    assert vc.calls.count("StartGuestNetwork_Task") == 1  # never replayed
+    assert vc.logins == 2 and "recentTask" in vc.calls
+    await c.close()
+
+
+async def test_start_meeting_expired_session_calls_again_when_no_task_exists() -> None:
+    done = {"_typeName": "TaskInfo", "key": "task-8", "name": "StartGuestNetwork_Task",
+            "descriptionId": "x", "state": "success"}  # fmt: skip
+    vc = _run_fake([fault("NotAuthenticated"), js(mo("Task", "task-10"))], [done])
+    c = await connect(vc)
+    events = [e async for e in c.start_guest_network([_vm()], _creds(), coalesce=0)]
+    assert events[-1].state == "succeeded" and events[-1].task == "task-10"
+    assert vc.calls.count("StartGuestNetwork_Task") == 2
+    i = vc.calls.index("recentTask")
+    assert vc.calls[i:].count("StartGuestNetwork_Task") == 1  # checked before calling again
+    await c.close()
+
+
+async def test_start_timeout_checks_for_a_task_before_failing() -> None:
+    running = {"_typeName": "TaskInfo", "key": "task-7", "name": "StartGuestNetwork_Task",
+               "descriptionId": "x", "state": "queued"}  # fmt: skip
+    vc = _run_fake([httpx.ReadTimeout("slow")], [running])
+    c = await connect(vc)
+    events = [e async for e in c.start_guest_network([_vm()], _creds(), coalesce=0)]
+    assert events[-1].state == "succeeded" and events[-1].task == "task-7"
+    vc2 = _run_fake([httpx.ReadTimeout("slow")], [])
+    c2 = await connect(vc2)
+    events = [e async for e in c2.start_guest_network([_vm()], _creds(), coalesce=0)]
+    assert events[-1].state == "failed" and events[-1].fault is not None
+    assert events[-1].fault.type_name == "RequestTimeout"
+    assert vc2.calls.count("StartGuestNetwork_Task") == 1
+    await c.close()
+    await c2.close()
+
+
+async def test_start_body_is_name_password_auth_and_secret_stays_masked() -> None:
+    vc = _run_fake([js(mo("Task", "task-1"))], [])
+    c = await connect(vc)
+    creds = _creds()
+    run = c.start_guest_network([_vm()], creds, coalesce=0)
+    events = [e async for e in run]
+    body = next(json.loads(b) for p, b in vc.bodies if p.endswith("/StartGuestNetwork_Task"))
+    assert body["auth"] == {
+        "_typeName": "NamePasswordAuthentication",
+        "interactiveSession": False,
+        "username": "root",
+        "password": "guest-Pa55",
+    }
+    assert "guest-Pa55" not in repr(creds) + str(creds.password) + repr(events) + repr(run)
+    await c.close()
+
+
+async def test_run_rejects_bad_arguments() -> None:
+    c = await connect(FakeVC())
+    with pytest.raises(ValueError, match="concurrency must be at least 1, got 0"):
+        c.start_guest_network([_vm()], _creds(), concurrency=0)
+    with pytest.raises(TypeError, match="creds must be GuestCredentials"):
+        c.start_guest_network([_vm()], ("root", "pw"))  # type: ignore[arg-type]
+    await c.close()
