@@ -91,7 +91,8 @@ def test_dict_inventory() -> None:
         (
             "datacenters:\n  - name: DC\n    folders:\n      - name: f\n        vms:\n"
             "          - name: x\n            guest_accounts:\n              - {username: u}\n",
-            "inv.yaml:8: datacenters[0].folders[0].vms[0].guest_accounts[0]: missing key 'password'",
+            "inv.yaml:8: datacenters[0].folders[0].vms[0].guest_accounts[0]: "
+            "missing key 'password'",
         ),
         (
             "datacenters:\n  - name: DC\n    folders:\n      - name: a/b\n",

@@ -1,0 +1,327 @@
+"""SimServer lifecycle and control API, exchange recording, import isolation, `guestnet sim`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.oracle import validate_http
+from tests.sim.vi import VI, view_spec
+from tui.sim.server import SimError, SimServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_restart_keeps_the_port_and_drops_sessions(sim: SimServer) -> None:
+    port = sim.port
+    async with VI(sim) as vi:
+        await vi.login()
+        view = await vi.vm_view()
+        sim.set_ip("web-01", "10.5.5.5")
+        sim.restart(down_seconds=0.2)
+        assert sim.port == port
+        r = await vi.get("ContainerView", view["value"], "view")
+        assert r.fault == "NotAuthenticated"
+        await vi.login()
+        assert (
+            await vi.get("VirtualMachine", sim.vm("web-01")["moid"], "guest.ipAddress")
+        ).body == "10.5.5.5"  # inventory survives
+        assert sim.stats()["live"]["views"] == 0
+
+
+async def test_restart_cuts_a_pending_long_poll(sim: SimServer) -> None:
+    async with VI(sim) as vi:
+        await vi.login()
+        view = await vi.vm_view()
+        await vi.post(
+            "PropertyCollector",
+            "propertyCollector",
+            "CreateFilter",
+            {"spec": view_spec(view, ["name"]), "partialUpdates": False},
+        )
+        r = await vi.post(
+            "PropertyCollector", "propertyCollector", "WaitForUpdatesEx", {"version": ""}
+        )
+        poll = asyncio.create_task(
+            vi.post(
+                "PropertyCollector",
+                "propertyCollector",
+                "WaitForUpdatesEx",
+                {
+                    "version": r.body["version"],
+                    "options": {"_typeName": "WaitOptions", "maxWaitSeconds": 30},
+                },
+            )
+        )
+        await asyncio.sleep(0.2)
+        t = time.monotonic()
+        await asyncio.to_thread(sim.restart)
+        try:
+            res = await asyncio.wait_for(poll, 5)
+            assert res.fault == "NotAuthenticated"
+        except httpx.TransportError:
+            pass  # the connection was dropped: also what a restarting vCenter does
+        assert time.monotonic() - t < 2
+
+
+async def test_record_keeps_every_exchange_and_masks_passwords(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(record=True)
+    async with VI(sim) as vi:
+        await vi.login()
+        await vi.start(sim.vm("web-01")["moid"])
+        await vi.get("VirtualMachine", "vm-999999", "name")
+    ex = sim.exchanges()
+    assert [(e.method, e.path.rsplit("/", 1)[1], e.status) for e in ex] == [
+        ("GET", "content", 200),
+        ("POST", "Login", 200),
+        ("POST", "StartGuestNetwork_Task", 200),
+        ("GET", "name", 500),
+    ]
+    assert ex[1].request_json == {"userName": sim.username, "password": "********"}
+    assert ex[2].request_json["auth"]["password"] == "********"
+    for e in ex:  # every recorded exchange is registry-valid
+        validate_http(e.method, e.path, e.request_json, e.status, e.response_json)
+    text = json.dumps([e.request_json for e in ex])
+    assert sim.password not in text and sim.guest_password not in text
+
+
+async def test_latency_is_added_per_request(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(latency_ms=150)
+    async with VI(sim) as vi:
+        await vi.get("ServiceInstance", "ServiceInstance", "content")  # connect first
+        t = time.monotonic()
+        await vi.get("ServiceInstance", "ServiceInstance", "content")
+        assert time.monotonic() - t >= 0.15
+
+
+async def test_control_api_from_the_event_loop(sim: SimServer) -> None:
+    moid = sim.add_vm(
+        "extra-01",
+        "/DC1/vm/team-a",
+        ip="10.8.8.8",
+        power="poweredOn",
+        fault=("CustomizationFault", "sync"),
+    )
+    assert sim.vm("extra-01")["path"] == "/DC1/vm/team-a/extra-01"
+    assert sim.vm(moid)["fault"] == ("CustomizationFault", "sync")
+    sim.set_tools("extra-01", "notRunning")
+    assert sim.vm("extra-01")["tools"] == "guestToolsNotRunning"
+    sim.set_vm("extra-01", fault=None, tools="running", hang=True)
+    assert sim.vm("extra-01")["fault"] is None
+    sim.remove_vm("extra-01")
+    assert "extra-01" not in sim.vm_names()
+    for bad in (
+        lambda: sim.set_power("web-01", "on"),
+        lambda: sim.vm("nope"),
+        lambda: sim.add_vm("x", "/NoDC/vm"),
+        lambda: sim.add_vm("web-01"),
+        lambda: sim.set_vm("web-01", colour="red"),
+        lambda: sim.task("task-0"),
+    ):
+        with pytest.raises(SimError):
+            bad()
+
+
+def test_control_api_from_many_threads(sim: SimServer) -> None:
+    import concurrent.futures
+
+    names = sim.ok_vms[:8]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: sim.set_ip(n, "10.77.0.1"), names))
+    assert {sim.vm(n)["ip"] for n in names} == {"10.77.0.1"}
+
+
+def test_start_errors_are_one_line() -> None:
+    with SimServer(task_seconds=0.3) as first:
+        with pytest.raises(SimError, match=r"^cannot listen on 127\.0\.0\.1:\d+: "):
+            SimServer(port=first.port).start()
+    with pytest.raises(SimError, match="max_running_tasks must be at least 1"):
+        SimServer(max_running_tasks=0)
+    with pytest.raises(SimError, match="either an inventory or --vms"):
+        SimServer("x.yaml", vms=3)
+
+
+async def test_plain_http_for_debugging(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(tls=False)
+    assert sim.url.startswith("http://") and sim.ca_file == ""
+    async with httpx.AsyncClient(base_url=sim.url) as c:
+        r = await c.get("/sdk/vim25/8.0.3.0/ServiceInstance/ServiceInstance/content")
+        assert r.status_code == 200
+
+
+def test_sim_never_imports_the_client() -> None:
+    code = (
+        "import sys, tui.sim.server, tui.sim.cli, tui.sim.app, tui.sim.state;"
+        "bad = sorted(m for m in sys.modules if m.startswith(('tui.vsphere', 'tui.ui', "
+        "'tui.config', 'textual')));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    imports = re.compile(r"^\s*(from|import)\s+tui\.(vsphere|ui|config)\b", re.MULTILINE)
+    for path in (ROOT / "tui" / "sim").glob("*.py"):
+        assert not imports.search(path.read_text()), path
+
+
+# -- guestnet sim (the CLI entry point, run as a program) -------------------------------------
+
+
+def _spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui.sim.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_json_serves_logs_and_stops_on_signal(tmp_path: Path, sig: int) -> None:
+    proc = _spawn(
+        "--vms",
+        "30",
+        "--seed",
+        "2",
+        "--cert-dir",
+        str(tmp_path / "certs"),
+        "--profile-out",
+        str(tmp_path / "profiles.yaml"),
+        "--task-seconds",
+        "0.2",
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        info = json.loads(line)
+        assert set(info) == {"url", "ca_file", "thumbprint_sha256", "username", "password"}
+        assert info["ca_file"] == str((tmp_path / "certs" / "ca.pem").resolve())
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=info["ca_file"])
+        with httpx.Client(base_url=info["url"], verify=ctx) as c:
+            r = c.post(
+                "/sdk/vim25/8.0.2.0/SessionManager/SessionManager/Login",
+                json={"userName": info["username"], "password": info["password"]},
+            )
+            assert r.status_code == 200
+        profile = tmp_path / "profiles.yaml"
+        assert profile.stat().st_mode & 0o777 == 0o600
+        from tui.config.profiles import load_profiles
+
+        loaded = load_profiles(profile)
+        text = repr(loaded)
+        assert "sim" in text and info["url"].rsplit(":", 1)[1] in text
+        t = time.monotonic()
+        proc.send_signal(sig)
+        code = proc.wait(5)
+        assert time.monotonic() - t < 2.0
+        assert code == 0
+        err = proc.stderr.read() if proc.stderr else ""
+        assert 'SessionManager/Login" 200' in err and "serving 30 VMs" in err
+        assert info["password"] not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--vms", "-3"], "argument --vms: must be between 0 and 1000000: '-3'"),
+        (["--inventory", "x.yaml", "--vms", "3"], "not allowed with argument"),
+        (
+            ["--inventory", "/nonexistent/inv.yaml"],
+            "/nonexistent/inv.yaml: inventory file not found",
+        ),
+        (["--port", "70000"], "must be between 0 and 65535"),
+        (["--task-seconds", "soon"], "not a number: 'soon'"),
+        (["--profile-out", "p.yaml", "--no-tls"], "--profile-out needs TLS"),
+    ],
+)
+def test_cli_usage_errors_are_one_line(args: list[str], message: str) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "tui.sim.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 2, res
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith("guestnet sim: error: ") and message in lines[-1], res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+def test_cli_bad_inventory_file(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("datacenters:\n  - name: DC\n    vms:\n      - name: a\n        power: up\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "tui.sim.cli", "--inventory", str(inv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        f"guestnet sim: error: {inv}:5: datacenters[0].vms[0].power: expected one of "
+        "poweredOn, poweredOff, suspended, got string 'up'"
+    )
+
+
+def test_cli_port_in_use(sim: SimServer) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "tui.sim.cli", "--port", str(sim.port)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 1
+    assert res.stderr.strip().startswith(
+        f"guestnet sim: error: cannot listen on 127.0.0.1:{sim.port}"
+    )
+    assert res.stdout == ""
+
+
+def test_cli_help() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "tui.sim.cli", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 0
+    for opt in (
+        "--host",
+        "--port",
+        "--inventory",
+        "--vms",
+        "--seed",
+        "--vc-user",
+        "--vc-password",
+        "--guest-user",
+        "--guest-password",
+        "--task-seconds",
+        "--max-running-tasks",
+        "--session-timeout",
+        "--latency-ms",
+        "--cert-dir",
+        "--profile-out",
+        "--no-tls",
+    ):
+        assert opt in res.stdout, opt
