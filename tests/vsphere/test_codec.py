@@ -167,3 +167,47 @@ def test_cert_recorder_pins() -> None:
     assert ei.value.presented == tp
     with pytest.raises(ssl.SSLCertVerificationError):
         CertRecorder().check(None)
+
+
+def test_fast_vm_builder_equals_the_dataclass() -> None:
+    from tui.vsphere.inventory import FolderMap, build_vm, vm_of, vm_record
+    from tui.vsphere.models import VM
+
+    folders = FolderMap(root="group-d1")
+    folders.set("datacenter-1", "DC", "group-d1", "Datacenter")
+    folders.set("group-v3", "vm", "datacenter-1")
+    oc = {
+        "obj": mor("VirtualMachine", "vm-42"),
+        "propSet": [
+            {"name": "name", "val": {"_typeName": "string", "_value": "web-01"}},
+            {"name": "parent", "val": mor("Folder", "group-v3")},
+            {"name": "runtime.powerState", "val": {"_typeName": "x", "_value": "poweredOn"}},
+            {"name": "runtime.connectionState", "val": {"_typeName": "x", "_value": "connected"}},
+            {"name": "guest.toolsRunningStatus", "val": {"_typeName": "string", "_value": "t"}},
+            {"name": "guest.guestOperationsReady", "val": {"_typeName": "boolean", "_value": True}},
+            {"name": "guest.ipAddress", "val": {"_typeName": "string", "_value": "10.0.0.42"}},
+            {"name": "guest.hostName", "val": {"_typeName": "string", "_value": "web-01.lab"}},
+            {"name": "summary.config.instanceUuid", "val": {"_typeName": "string", "_value": "u"}},
+            {"name": "unrelated", "val": {"_typeName": "string", "_value": "ignored"}},
+        ],
+    }
+    vm = build_vm("vm-42", vm_record(oc), folders)
+    want = VM(
+        moid="vm-42",
+        name="web-01",
+        path="/DC/vm/web-01",
+        folder="/DC/vm",
+        power_state="poweredOn",
+        connection_state="connected",
+        tools_running_status="t",
+        guest_operations_ready=True,
+        ip_address="10.0.0.42",
+        host_name="web-01.lab",
+        instance_uuid="u",
+    )
+    assert vm == want and hash(vm) == hash(want) and repr(vm) == repr(want)
+    with pytest.raises(AttributeError):
+        vm.name = "x"  # type: ignore[misc]  # still frozen
+    bare = build_vm("vm-7", vm_record({"obj": mor("VirtualMachine", "vm-7")}), folders)
+    assert bare == VM(moid="vm-7", name="vm-7", path="/vm-7", folder="")
+    assert vm_of("vm-42", {"name": "web-01", "parent": "group-v3"}, folders).path == "/DC/vm/web-01"

@@ -212,25 +212,71 @@ def props_of(obj_content: Mapping[str, Any]) -> dict[str, Any]:
     return d
 
 
-def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
-    name = d.get("name")
+# Position of each VM property in a record (a list, cheaper than a dict per VM).
+_VM_INDEX: dict[str, int] = {path: i for i, path in enumerate(VM_PROPERTIES)}
+_N_PROPS = len(VM_PROPERTIES)
+(_I_NAME, _I_PARENT, _I_POWER, _I_CONN, _I_TOOLS, _I_READY, _I_IP, _I_HOST, _I_UUID) = range(
+    _N_PROPS
+)
+
+# Listing 50,000 VMs builds 50,000 frozen dataclasses; the generated __init__ of a frozen
+# dataclass pays object.__setattr__ per field. The slot descriptors set the same slots directly
+# (about twice as fast); the result is an ordinary, equal VM (a test checks this).
+_new_vm = object.__new__
+(
+    _set_moid,
+    _set_name,
+    _set_path,
+    _set_folder,
+    _set_power,
+    _set_conn,
+    _set_tools,
+    _set_ready,
+    _set_ip,
+    _set_host,
+    _set_uuid,
+) = (getattr(VM, f).__set__ for f in VM.__dataclass_fields__)
+
+
+def vm_record(obj_content: Mapping[str, Any]) -> list[Any]:
+    """A VirtualMachine ObjectContent → its property values in VM_PROPERTIES order."""
+    rec: list[Any] = [None] * _N_PROPS
+    index = _VM_INDEX
+    for p in obj_content.get("propSet") or ():
+        i = index.get(p["name"])
+        if i is None:
+            continue
+        v = p.get("val")
+        if type(v) is dict:
+            v = v["_value"] if "_value" in v else v.get("value")  # boxed value, or MOR → moid
+        rec[i] = v
+    return rec
+
+
+def build_vm(moid: str, rec: list[Any], folders: FolderMap) -> VM:
+    name = rec[_I_NAME]
     if name is None:
         name = moid
-    folder = folders.path(d.get("parent"))
-    ready = d.get("guest.guestOperationsReady")
-    return VM(
-        moid=moid,
-        name=name,
-        path=f"{folder}/{name}",
-        folder=folder,
-        power_state=d.get("runtime.powerState"),
-        connection_state=d.get("runtime.connectionState"),
-        tools_running_status=d.get("guest.toolsRunningStatus"),
-        guest_operations_ready=ready if type(ready) is bool else None,
-        ip_address=d.get("guest.ipAddress"),
-        host_name=d.get("guest.hostName"),
-        instance_uuid=d.get("summary.config.instanceUuid"),
-    )
+    folder = folders.path(rec[_I_PARENT])
+    ready = rec[_I_READY]
+    vm = _new_vm(VM)
+    _set_moid(vm, moid)
+    _set_name(vm, name)
+    _set_path(vm, f"{folder}/{name}")
+    _set_folder(vm, folder)
+    _set_power(vm, rec[_I_POWER])
+    _set_conn(vm, rec[_I_CONN])
+    _set_tools(vm, rec[_I_TOOLS])
+    _set_ready(vm, ready if type(ready) is bool else None)
+    _set_ip(vm, rec[_I_IP])
+    _set_host(vm, rec[_I_HOST])
+    _set_uuid(vm, rec[_I_UUID])
+    return vm
+
+
+def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
+    """A VM from a {property path: value} dict (the live-update state)."""
+    return build_vm(moid, [d.get(p) for p in VM_PROPERTIES], folders)
 
 
 async def load_folders(
@@ -292,17 +338,17 @@ async def list_vms(
     view = await create_view(
         t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype
     )
-    raw_vms: list[tuple[str, dict[str, Any]]] = []
+    raw_vms: list[tuple[str, list[Any]]] = []
     try:
         spec = view_spec(view, inventory_prop_sets())
         async for page in retrieve_pages(t, collector, spec, max_objects):
             for oc in page:
                 obj = oc["obj"]
                 if obj["type"] == "VirtualMachine":
-                    raw_vms.append((obj["value"], props_of(oc)))
+                    raw_vms.append((obj["value"], vm_record(oc)))
                 else:
                     d = props_of(oc)
                     folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
     finally:
         await _destroy_quietly(t, view)
-    return [vm_of(moid, d, folders) for moid, d in raw_vms]
+    return [build_vm(moid, rec, folders) for moid, rec in raw_vms]
