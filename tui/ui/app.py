@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -67,22 +68,19 @@ class GuestnetApp(App[int]):
         self.env = os.environ if env is None else env
         self.session: MainScreen | None = None
         self._forced_theme: str | None = None
-        self._closing = False
+        self._quitting = False
         self._themes_ready = False
 
     # -- startup ------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._load_themes()
-        self.push_screen(PickerScreen())
-        picker = self._picker()
-        if picker is not None:
-            hint = (
-                "No profiles yet: write profiles.yaml in the guestnet config folder "
-                "(see README) or set GOVC_URL."
-            )
-            picker.set_profiles(self.profiles, self.profiles_problem, hint)
-            if self.initial_profile:
-                picker.select(self.initial_profile)
+        hint = (
+            "No profiles yet: write profiles.yaml in the guestnet config folder "
+            "(see README) or set GOVC_URL."
+        )
+        self.push_screen(
+            PickerScreen(self.profiles, self.profiles_problem, hint, self.initial_profile)
+        )
         if self.initial_profile:
             if self.initial_profile in self.profiles:
                 self.connect_profile(self.initial_profile)
@@ -245,9 +243,14 @@ class GuestnetApp(App[int]):
         if main is None:
             return
         self.session = None
-        for worker in list(self.workers):
-            if worker.group == "watch" or (worker.group or "").startswith("batch-"):
-                worker.cancel()
+        streams = [
+            w for w in self.workers if w.group == "watch" or (w.group or "").startswith("batch-")
+        ]
+        for worker in streams:
+            worker.cancel()
+        for worker in streams:  # let each stream unwind before the client closes it
+            with contextlib.suppress(Exception):
+                await worker.wait()
         try:
             await main.client.close()
         except GuestnetError as exc:
@@ -273,13 +276,23 @@ class GuestnetApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_profiles(self) -> None:
-        if self.session is not None:
+    async def action_profiles(self) -> None:
+        main = self.session
+        if main is None:
+            return
+        if main.running_tasks():
             self._leave("profiles")
+        else:
+            await self._finish_leave("profiles")
 
-    def action_quit(self) -> None:  # type: ignore[override]
-        if not self._closing:
+    async def action_quit(self) -> None:
+        if self._quitting:
+            return
+        main = self.session
+        if main is not None and main.running_tasks():
             self._leave("quit")
+        else:
+            await self._finish_leave("quit")
 
     @work(exclusive=True, group="leave", exit_on_error=False)
     async def _leave(self, where: str) -> None:
@@ -295,8 +308,11 @@ class GuestnetApp(App[int]):
             )
             if not ok:
                 return
+        await self._finish_leave(where)
+
+    async def _finish_leave(self, where: str) -> None:
         if where == "quit":
-            self._closing = True
+            self._quitting = True
         await self.close_session()
         if where == "quit":
             self.exit(0)

@@ -23,11 +23,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("space", "mark / unmark the cursor row and move down"),
             ("ctrl+a", "mark every row that matches the filter"),
             ("u", "clear all marks"),
-            ("< / >", "sort by the previous / next column (again: reverse)"),
+            ("< / >", "sort by the column left / right of the current one"),
             ("ctrl+r", "full re-sync of the inventory"),
             ("s", "start the guest network on the marked VMs (or the cursor row)"),
             ("A", "abort guest customization on the cursor VM (asks first)"),
-            ("up/down, pgup/pgdn, home/end", "move the cursor"),
+            ("↑ ↓ pgup pgdn home end", "move the cursor"),
         ),
     ),
     (

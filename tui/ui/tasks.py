@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tui.vsphere.models import VM, GuestCredentials, TaskEvent
 
@@ -153,4 +153,6 @@ def fmt_seconds(value: float | None) -> str:
 def fmt_time(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%H:%M:%SZ")

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.ui.keys import KEYS
 
 
-def help_text() -> str:
-    width = max(len(k) for _, rows in KEYS for k, _ in rows)
-    lines: list[str] = []
-    for section, rows in KEYS:
-        lines.append(f"[b $accent]{escape(section)}[/]")
+def help_table() -> Table:
+    """Two columns (key, action); actions wrap inside their column."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold", min_width=14)
+    table.add_column(ratio=1)
+    for i, (section, rows) in enumerate(KEYS):
+        if i:
+            table.add_row("", "")
+        table.add_row(Text(section, style="bold underline"), "")
         for key, action in rows:
-            lines.append(f"  [b]{escape(key.ljust(width))}[/b]  {escape(action)}")
-        lines.append("")
-    lines.append("[dim]Escape, q or ? closes this screen.[/]")
-    return "\n".join(lines)
+            table.add_row(key, action)
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,7 +37,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog"):
             yield Static("guestnet — keys", classes="dialog-title")
-            yield Static(help_text())
+            yield Static(help_table())
+            yield Static("Escape, q or ? closes this screen.", classes="dialog-help")
 
     def on_mount(self) -> None:
         self.query_one("#help").focus()

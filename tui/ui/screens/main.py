@@ -7,6 +7,7 @@ Long-lived streams (the VM watch, each batch's task events) run as App-level wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+a", "mark_all", "Mark all", show=False),
         Binding("u", "unmark", "Unmark all", show=False),
         Binding("s", "start", "Start"),
-        Binding("r", "retry", "Retry failed"),
+        Binding("r", "retry", "Retry"),
         Binding("c", "cancel", "Cancel"),
         Binding("A", "abort", "Abort cust.", show=False),
         Binding("y", "copy_fault", "Copy fault", show=False),
@@ -201,8 +202,6 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("start", "abort") and self.profile.read_only:
-            return None
         if action == "show_pane" and not self.narrow:
             return True
         if action in ("mark", "mark_all", "unmark") and not self.loaded:
@@ -216,12 +215,15 @@ class MainScreen(Screen[None]):
         )
 
     async def _watch(self) -> None:
+        watch = None
         try:
-            async for batch in self.client.watch_vms(
-                root=self.profile.root, on_status=self._on_status
-            ):
+            watch = self.client.watch_vms(root=self.profile.root, on_status=self._on_status)
+            async for batch in watch:
                 self.apply_vm_batch(batch)
         except asyncio.CancelledError:
+            if watch is not None:
+                with contextlib.suppress(Exception):
+                    await watch.aclose()
             raise
         except GuestnetError as exc:
             self._set_banner(f"VM updates stopped: {exc} — ctrl+r re-syncs, p picks a profile")
@@ -435,8 +437,9 @@ class MainScreen(Screen[None]):
         try:
             run = self.client.start_guest_network(vms, creds, self.profile.concurrency)
             self.runs[batch.number] = run
-            async for ev in run:
-                self.task_event(batch, ev)
+            async with run:
+                async for ev in run:
+                    self.task_event(batch, ev)
         except asyncio.CancelledError:
             batch.fail_unfinished("stopped: the app left this session")
             raise
@@ -475,7 +478,11 @@ class MainScreen(Screen[None]):
         if row is None:
             return
         self.task_pane.task_changed(batch, ev.vm_moid)
-        self._refresh_fault_if_showing(row)
+        shown = self.fault_pane.row
+        if row.state == "failed" and (shown is None or shown.state != "failed"):
+            self.fault_pane.show(row)  # the first failure shows itself
+        else:
+            self._refresh_fault_if_showing(row)
 
     def _refresh_fault_if_showing(self, row: TaskRow | None) -> None:
         shown = self.fault_pane.row
@@ -549,15 +556,23 @@ class MainScreen(Screen[None]):
 
     async def _cancel_one(self, run: GuestNetworkRunLike, row: TaskRow) -> None:
         try:
-            await run.cancel(row.vm.moid)
-            self.gapp.notify(f"Cancel requested for {row.vm.name}", timeout=2)
+            if await run.cancel(row.vm.moid):
+                self.gapp.notify(f"Cancel requested for {row.vm.name}", timeout=2)
+            else:
+                self.gapp.notify(f"{row.vm.name} already finished", timeout=2)
         except GuestnetError as exc:
             self.gapp.notify(str(exc), title=f"Cancel {row.vm.name}", severity="error")
 
     async def _cancel_queued(self, run: GuestNetworkRunLike, batch: Batch) -> None:
+        """Cancel what has not started: not yet dispatched, and tasks vCenter holds queued."""
         try:
-            await run.cancel_queued()
-            self.gapp.notify(f"Queued tasks of batch {batch.number} cancelled", timeout=2)
+            n = await run.cancel_queued()
+            for row in list(batch.rows.values()):
+                ev = row.event
+                if ev is not None and ev.state == "queued" and ev.task and not row.final:
+                    if await run.cancel(row.vm.moid):
+                        n += 1
+            self.gapp.notify(f"Cancelled {n} queued tasks of batch {batch.number}", timeout=2)
         except GuestnetError as exc:
             self.gapp.notify(str(exc), title="Cancel queued", severity="error")
 
@@ -577,9 +592,32 @@ class MainScreen(Screen[None]):
             self.gapp.notify("No VM selected.", severity="warning")
             return
 
+        creds = None
+        for b in reversed(self.task_pane.batches):
+            if vm.moid in b.rows and b.creds is not None:
+                creds = b.creds
+                break
+
+        def with_creds(req: StartRequest | None) -> None:
+            if req is not None:
+                self.gapp.run_worker(self._abort(vm, req.creds), group="abort", exit_on_error=False)
+
         def done(yes: bool | None) -> None:
-            if yes:
-                self.gapp.run_worker(self._abort(vm), group="abort", exit_on_error=False)
+            if not yes:
+                return
+            if creds is not None:
+                self.gapp.run_worker(self._abort(vm, creds), group="abort", exit_on_error=False)
+            else:
+                self.app.push_screen(
+                    StartModal(
+                        [vm],
+                        self._guest_username(),
+                        title="Abort customization",
+                        note="AbortCustomization_Task needs the guest account.",
+                        check=False,
+                    ),
+                    with_creds,
+                )
 
         self.app.push_screen(
             ConfirmModal(
@@ -591,9 +629,9 @@ class MainScreen(Screen[None]):
             done,
         )
 
-    async def _abort(self, vm: VM) -> None:
+    async def _abort(self, vm: VM, creds: GuestCredentials) -> None:
         try:
-            ev = await self.client.abort_customization(vm.moid)
+            ev = await self.client.abort_customization(vm.moid, creds)
         except GuestnetError as exc:
             self.gapp.notify(str(exc), title=f"Abort on {vm.name}", severity="error")
             return

@@ -60,6 +60,14 @@ class PasswordModal(ModalScreen[Secret | None]):
 TrustChoice = Literal["once", "pin"]
 
 
+def split_thumbprint(tp: str) -> str:
+    """A SHA-256 colon-hex thumbprint on two lines of 16 bytes, so it never wraps mid-byte."""
+    parts = tp.split(":")
+    if len(parts) <= 16:
+        return tp
+    return ":".join(parts[:16]) + ":\n" + ":".join(parts[16:])
+
+
 class TrustModal(ModalScreen[TrustChoice | None]):
     """An untrusted certificate: show its SHA-256 thumbprint; trust once, pin, or cancel."""
 
@@ -79,10 +87,10 @@ class TrustModal(ModalScreen[TrustChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(f"Untrusted certificate from {escape(self.host)}", classes="dialog-title")
-            yield Static(escape(self.reason), classes="dialog-error")
+            yield Static(escape(self.reason.split(";")[0]), classes="dialog-error")
             yield Static(
                 "SHA-256 thumbprint presented by the server:\n"
-                f"[b]{escape(self.thumbprint)}[/b]\n"
+                f"[b]{escape(split_thumbprint(self.thumbprint))}[/b]\n"
                 "Compare it with vCenter's own (govc about.cert -thumbprint) before trusting it."
             )
             with Horizontal(classes="dialog-buttons"):
@@ -138,14 +146,19 @@ class StartModal(ModalScreen[StartRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, vms: list[VM], username: str, title: str = "Start guest network", note: str = ""
+        self,
+        vms: list[VM],
+        username: str,
+        title: str = "Start guest network",
+        note: str = "",
+        check: bool = True,
     ) -> None:
         super().__init__(classes="modal")
         self.vms = vms
         self.username = username
         self.title_text = title
         self.note = note
-        self.ready, self.skipped = preflight(vms)
+        self.ready, self.skipped = preflight(vms) if check else (list(vms), [])
 
     def compose(self) -> ComposeResult:
         n = len(self.vms)

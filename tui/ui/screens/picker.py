@@ -40,8 +40,18 @@ class PickerScreen(Screen[None]):
         Binding("question_mark", "app.help", "Help"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        profiles: dict[str, Profile],
+        problem: str | None,
+        hint: str,
+        selected: str | None = None,
+    ) -> None:
         super().__init__(id="picker")
+        self.profiles = profiles
+        self.problem = problem
+        self.hint = hint
+        self.selected = selected
         self.names: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -53,6 +63,11 @@ class PickerScreen(Screen[None]):
             id="picker-help",
         )
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_profiles(self.profiles, self.problem, self.hint)
+        if self.selected:
+            self.select(self.selected)
 
     def set_profiles(self, profiles: dict[str, Profile], problem: str | None, hint: str) -> None:
         self.names = list(profiles)

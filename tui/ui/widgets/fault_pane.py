@@ -98,10 +98,12 @@ def render_fault(row: TaskRow) -> str:
     lines.append(f"[b]VM:[/b] {e(row.vm.name)} ({e(row.vm.moid)})  [dim]{e(row.vm.path)}[/]")
     if ev is not None:
         lines.append(f"[b]Task:[/b] {e(ev.task or '-')}  attempt {ev.attempt}")
+        day = next((t for t in (ev.queue_time, ev.start_time) if t is not None), None)
         lines.append(
-            f"[b]Queued:[/b] {fmt_time(ev.queue_time)}  [b]Started:[/b] {fmt_time(ev.start_time)}"
+            f"[b]Queued[/b] {fmt_time(ev.queue_time)}  [b]Started[/b] {fmt_time(ev.start_time)}"
+            f"  [b]Completed[/b] {fmt_time(ev.complete_time)}"
+            + (f"  [dim]{day:%Y-%m-%d}[/]" if day is not None else "")
         )
-        lines.append(f"[b]Completed:[/b] {fmt_time(ev.complete_time)}")
     if fault is not None:
         lines.append("[dim]y copies this fault as JSON · ctrl+p “save fault” writes a file[/]")
     return "\n".join(lines)

@@ -30,18 +30,25 @@ class InfoBar(Static):
             self.marks, self.total = marks, total
             self.redraw()
 
+    def on_resize(self) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
+        wide = self.size.width >= 110
         parts: list[str] = []
         if self.demo:
             parts.append("[reverse b $warning] DEMO [/]")
-        parts.append("[b]guestnet[/b]")
+        if wide:
+            parts.append("[b]guestnet[/b]")
         parts.append(f"[b $accent]{escape(self.profile)}[/]")
         c = self.client
         if c is not None:
             port = "" if c.port == 443 else f":{c.port}"
-            parts.append(f"{escape(c.host)}{port}")
-            parts.append(f"vCenter {escape(c.about.version)}")
-            parts.append(f"API {escape(c.release)}")
+            version = ""
+            if c.about is not None:
+                version = f" vCenter {c.about.version}" if wide else f" {c.about.version}"
+            parts.append(f"{escape(c.host)}{port}{escape(version)}")
+            parts.append(f"API {escape(c.release or '?')}")
             if c.tls_mode == "insecure":
                 parts.append("[reverse b $error] TLS INSECURE [/]")
             else:
@@ -49,5 +56,5 @@ class InfoBar(Static):
         if self.read_only:
             parts.append("[b $warning]read-only[/]")
         parts.append(f"{self.total} VMs")
-        parts.append(f"[b]marked {self.marks}[/b]" if self.marks else "marked 0")
+        parts.append(f"[b]{self.marks} marked[/b]" if self.marks else "0 marked")
         self.update(" │ ".join(parts))

@@ -97,8 +97,8 @@ class TaskPane(Vertical):
     """Totals line over the task table. ``[`` / ``]`` page through older batches."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left_square_bracket", "older", "Older batch"),
-        Binding("right_square_bracket", "newer", "Newer batch"),
+        Binding("left_square_bracket", "older", "Older batch", show=False),
+        Binding("right_square_bracket", "newer", "Newer batch", show=False),
     ]
 
     def __init__(self, *, id: str | None = None, clock: Callable[[], datetime] | None = None):
