@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import secrets
@@ -1218,16 +1219,16 @@ class State:
     # -- property values ---------------------------------------------------------------------
 
     def values(self, o: MO, paths: tuple[str, ...]) -> tuple[Any, ...]:
-        props = PROPS_BY_TYPE[_type_of(o)]
-        return tuple(props[p].get(o) for p in paths)
+        return tuple(prop.get(o) for _, prop in _plan(_type_of(o), paths))
 
     def prop_set(self, o: MO, paths: tuple[str, ...]) -> list[JSON]:
-        props = PROPS_BY_TYPE[_type_of(o)]
-        vals = self.values(o, paths)
+        """DynamicProperty list, in path order (``paths`` are kept sorted), unset ones left out."""
         out = []
-        for p, raw in sorted(zip(paths, vals, strict=True), key=lambda pv: pv[0]):
+        for p, prop in _plan(_type_of(o), paths):
+            raw = prop.get(o)
             if raw is not None:
-                out.append({"_typeName": "DynamicProperty", "name": p, "val": _enc(props[p], raw)})
+                val = raw if prop.box is None else {"_typeName": prop.box, "_value": raw}
+                out.append({"_typeName": "DynamicProperty", "name": p, "val": val})
         return out
 
     def read_property(self, o: MO, path: str) -> Any:
@@ -1269,31 +1270,29 @@ class State:
                         count += 1
                     continue
                 o, paths = entry
-                vals = self.values(o, paths)
-                props = PROPS_BY_TYPE[_type_of(o)]
+                plan = _plan(_type_of(o), paths)
+                vals = tuple(prop.get(o) for _, prop in plan)
                 prev = f.known.get(moid)
                 old = prev[1] if prev is not None else None
                 changes: list[JSON] = []
                 if old is None:
-                    for p, raw in sorted(zip(paths, vals, strict=True), key=lambda pv: pv[0]):
+                    for (p, prop), raw in zip(plan, vals, strict=True):
                         if raw is not None:
                             changes.append(
                                 {
                                     "_typeName": "PropertyChange",
                                     "name": p,
                                     "op": "assign",
-                                    "val": _enc(props[p], raw),
+                                    "val": _enc(prop, raw),
                                 }
                             )
                     kind = "enter"
                 else:
-                    for p, raw, was in sorted(
-                        zip(paths, vals, old, strict=True), key=lambda pv: pv[0]
-                    ):
+                    for (p, prop), raw, was in zip(plan, vals, old, strict=True):
                         if raw != was:
                             ch: JSON = {"_typeName": "PropertyChange", "name": p, "op": "assign"}
                             if raw is not None:
-                                ch["val"] = _enc(props[p], raw)
+                                ch["val"] = _enc(prop, raw)
                             changes.append(ch)
                     kind = "modify"
                 f.known[moid] = (prev[0] if prev is not None else o.ref(), vals)
@@ -1698,6 +1697,13 @@ class State:
             "running_tasks": self.running,
             "queued_tasks": len(self.queue),
         }
+
+
+@functools.cache
+def _plan(type_: str, paths: tuple[str, ...]) -> tuple[tuple[str, Prop], ...]:
+    """(path, Prop) pairs in path order: PropertyChange/DynamicProperty lists come sorted."""
+    props = PROPS_BY_TYPE[type_]
+    return tuple((p, props[p]) for p in sorted(paths))
 
 
 def _type_of(o: MO) -> str:
