@@ -54,8 +54,10 @@ class GuestnetApp(App[int]):
         remember_theme: bool = True,
         audit: Callable[..., Any] | None = None,
         env: Mapping[str, str] | None = None,
+        welcome: str | None = None,
     ) -> None:
         super().__init__()
+        self.welcome = welcome
         self.profiles: dict[str, Profile] = dict(profiles or {})
         self.profiles_problem = profiles_problem
         self.initial_profile = initial_profile
@@ -81,6 +83,8 @@ class GuestnetApp(App[int]):
         self.push_screen(
             PickerScreen(self.profiles, self.profiles_problem, hint, self.initial_profile)
         )
+        if self.welcome:
+            self.notify(self.welcome, title="guestnet", timeout=20)
         if self.initial_profile:
             if self.initial_profile in self.profiles:
                 self.connect_profile(self.initial_profile)

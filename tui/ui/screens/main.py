@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from tui.ui.app import GuestnetApp
 
 PANES = ("vms", "tasks", "fault")
-NARROW_WIDTH = 120
-NARROW_HEIGHT = 34
+NARROW_WIDTH = 100  # below this width, or this height, one pane at a time
+NARROW_HEIGHT = 30
 
 
 class MainScreen(Screen[None]):

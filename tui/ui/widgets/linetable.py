@@ -26,7 +26,8 @@ class Column:
     key: str
     label: str
     width: int  # fixed cell width; for the flex column, its minimum
-    flex: bool = False  # takes the width that is left
+    flex: bool = False  # shares the width that is left, by weight
+    weight: int = 1
 
 
 Cell = tuple[str, str | None]  # text, component class suffix ("good", "bad", "warn", "dim", "mark")
@@ -45,14 +46,18 @@ def layout_columns(columns: list[Column], width: int) -> list[int]:
     """Cell widths for ``columns`` in ``width`` cells (one space between columns)."""
     gaps = max(0, len(columns) - 1)
     fixed = sum(c.width for c in columns if not c.flex)
-    flex_cols = [c for c in columns if c.flex]
+    total_weight = sum(c.weight for c in columns if c.flex) or 1
     left = max(0, width - fixed - gaps)
     widths: list[int] = []
-    for c in columns:
-        if c.flex:
-            widths.append(max(c.width, left // max(1, len(flex_cols))))
-        else:
+    given = 0
+    last_flex = max((i for i, c in enumerate(columns) if c.flex), default=-1)
+    for i, c in enumerate(columns):
+        if not c.flex:
             widths.append(c.width)
+            continue
+        share = left - given if i == last_flex else left * c.weight // total_weight
+        given += share
+        widths.append(max(c.width, share))
     return widths
 
 

@@ -44,6 +44,7 @@ class TaskTable(LineTable):
         self._keys: list[str] = []
         self._pos: dict[str, int] = {}
         self.clock = clock
+        self.compact = False
 
     def show(self, batch: Batch | None) -> None:
         self.current = batch
@@ -53,13 +54,22 @@ class TaskTable(LineTable):
         self.rows_changed()
 
     def columns_for(self, width: int) -> list[Column]:
+        self.compact = width < 90
+        if self.compact:
+            return [
+                Column("vm", "VM", 12, flex=True, weight=2),
+                Column("state", "STATE", 9),
+                Column("progress", "PROG", 4),
+                Column("elapsed", "TIME", 6),
+                Column("result", "RESULT", 10, flex=True, weight=3),
+            ]
         return [
-            Column("vm", "VM", 20 if width >= 90 else 16),
+            Column("vm", "VM", 16, flex=True, weight=2),
             Column("state", "STATE", 9),
             Column("progress", "PROGRESS", BAR_WIDTH + 5),
             Column("queued", "QUEUED", 6),
             Column("elapsed", "ELAPSED", 7),
-            Column("result", "RESULT", 10, flex=True),
+            Column("result", "RESULT", 12, flex=True, weight=3),
         ]
 
     def row_count(self) -> int:
@@ -72,13 +82,23 @@ class TaskTable(LineTable):
         assert self.current is not None
         row = self.current.rows[self._keys[index]]
         now = self.clock()
+        result = (row.result(), "bad" if row.state == "failed" else "dim")
+        if self.compact:
+            bar = progress_bar(row)
+            return [
+                (row.vm.name, None),
+                (row.state, STATE_CLASS.get(row.state)),
+                (bar[-4:].strip() if "%" in bar else "", "accent"),
+                (fmt_seconds(row.elapsed(now)), "dim"),
+                result,
+            ]
         return [
             (row.vm.name, None),
             (row.state, STATE_CLASS.get(row.state)),
             (progress_bar(row), "accent"),
             (fmt_seconds(row.queued_for(now)), "dim"),
             (fmt_seconds(row.elapsed(now)), "dim"),
-            (row.result(), "bad" if row.state == "failed" else "dim"),
+            result,
         ]
 
     def refresh_moid(self, moid: str) -> None:
@@ -152,12 +172,12 @@ class TaskPane(Vertical):
             label.update("No batch yet. Mark VMs and press s.")
             return
         t = b.totals()
-        parts = [f"{k} {v}" for k, v in t.items() if v or k in ("queued", "running")]
+        parts = [f"{v} {k}" for k, v in t.items() if v]
         older = f"  [dim]{escape('[')} older: {self.index}[/]" if self.index > 0 else ""
         newer_n = len(self.batches) - 1 - self.index
         newer = f"  [dim]] newer: {newer_n}[/]" if newer_n > 0 else ""
         label.update(
-            f"[b]Batch {b.number}[/b] of {len(self.batches)}: {len(b.rows)} VMs · "
+            f"[b]Batch {b.number}[/b]/{len(self.batches)}: {len(b.rows)} VMs · "
             + " · ".join(parts)
             + older
             + newer

@@ -22,20 +22,19 @@ class VMTable(LineTable):
         self.store = store
 
     def columns_for(self, width: int) -> list[Column]:
-        name_w = 28 if width >= 120 else 20
         cols = [
             Column("mark", " ", 1),
-            Column("name", "NAME", name_w),
+            Column("name", "NAME", 16, flex=True, weight=3),
             Column("power", "POWER", 5),
             Column("tools", "TOOLS", 8),
             Column("ip", "IP", 15),
-            Column("path", "PATH", 10, flex=True),
+            Column("path", "PATH", 10, flex=True, weight=2),
         ]
         if width >= 130:
             cols.append(Column("host", "HOST NAME", 24))
         arrow = "▼" if self.store.sort_reverse else "▲"
         return [
-            Column(c.key, f"{c.label}{arrow}", c.width, c.flex)
+            Column(c.key, f"{c.label}{arrow}", c.width, c.flex, c.weight)
             if c.key == self.store.sort_column
             else c
             for c in cols
