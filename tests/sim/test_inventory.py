@@ -163,8 +163,9 @@ def test_generator_scales_to_50000_across_datacenters() -> None:
 def test_generator_small_and_invalid() -> None:
     assert generate_inventory(0).vm_count() == 0
     assert generate_inventory(1).vm_count() == 1
-    small = generate_inventory(40, seed=3)
-    faults = {(v.fault.type, v.fault.mode) for _, v in small.iter_vms() if v.fault}
-    assert len(faults) == 12
+    for seed in range(1, 11):
+        small = generate_inventory(40, seed=seed)
+        faults = {(v.fault.type, v.fault.mode) for _, v in small.iter_vms() if v.fault}
+        assert len(faults) == 12, seed
     with pytest.raises(InventoryError, match="--vms must be 0 or more"):
         generate_inventory(-1)

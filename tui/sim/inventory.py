@@ -528,8 +528,8 @@ def generate_inventory(vms: int, seed: int = 1) -> Inventory:
     (``<team>-<role>-golden``, powered off like real templates-in-waiting) and their clones
     ``<team>-<role>-NNNN`` that still carry the parent's IP address (the identity collision
     StartGuestNetwork exists to fix). About 10 % of clones are powered off, 5 % have VMware Tools
-    not running, and about 0.5 % of VMs (at least one each when vms >= 40) get each injectable
-    fault, alternating sync and task modes. Guest accounts come from the server-wide default.
+    not running, and every 200th VM (plus a dozen among the first ~40) gets an injected fault,
+    cycling through all six faults in both modes. Guest accounts come from the server-wide default.
     """
     if vms < 0:
         raise InventoryError(f"--vms must be 0 or more, got {vms}")
@@ -599,7 +599,8 @@ def generate_inventory(vms: int, seed: int = 1) -> Inventory:
             elif r < 0.15:
                 vm.tools = "guestToolsNotRunning"
             created += 1
-            if created % fault_every == 0 or (vms >= 40 and created in _SMALL_FAULT_SLOTS):
+            early = vms >= 40 and faults < _EARLY_FAULTS and created >= 3 * (faults + 1)
+            if created % fault_every == 0 or early:
                 vm.power, vm.tools = "poweredOn", "guestToolsRunning"
                 ftype = INJECTABLE_FAULTS[faults % len(INJECTABLE_FAULTS)]
                 vm.fault = InjectedFault(ftype, FAULT_MODES[(faults // len(INJECTABLE_FAULTS)) % 2])
@@ -608,8 +609,8 @@ def generate_inventory(vms: int, seed: int = 1) -> Inventory:
     return Inventory(dcs, None, "task", f"<generated --vms {vms} --seed {seed}>")
 
 
-# For small inventories make sure each fault appears at least once in each mode.
-_SMALL_FAULT_SLOTS = frozenset(range(3, 39, 3))
+# Every fault in both modes among the first ~40 VMs, so small inventories have them all.
+_EARLY_FAULTS = 2 * len(INJECTABLE_FAULTS)
 
 
 def _addr(n: int) -> str:
