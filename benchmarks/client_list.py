@@ -22,7 +22,6 @@ import asyncio
 import json
 import math
 import resource
-import ssl
 import statistics
 import subprocess
 import sys
@@ -40,8 +39,8 @@ from tui.vsphere.wire import method_path, mor
 SIM_SCRIPT = """
 import json, sys
 from tui.sim.server import SimServer
-s = SimServer(vms=int(sys.argv[1]), cert_dir=sys.argv[2], task_seconds=float(sys.argv[3])).start()
-print(json.dumps({**s.info(), "port": s.port}), flush=True)
+s = SimServer(cert_dir=sys.argv[1], **json.loads(sys.argv[2])).start()
+print(json.dumps({**s.info(), "port": s.port, "ok_vms": s.ok_vms}), flush=True)
 sys.stdin.read()
 s.stop()
 """
@@ -50,10 +49,11 @@ s.stop()
 class SimProcess:
     """The simulator in a child process; ``info`` has url, port, ca_file, username, password."""
 
-    def __init__(self, vms: int, task_seconds: float = 2.0) -> None:
+    def __init__(self, vms: int, **options: Any) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="guestnet-bench-")
+        opts = json.dumps({"vms": vms, **options})
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", SIM_SCRIPT, str(vms), self._tmp.name, str(task_seconds)],
+            [sys.executable, "-c", SIM_SCRIPT, self._tmp.name, opts],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -86,7 +86,7 @@ class SimProcess:
 
 
 async def floor_list(client: Client, http: httpx.AsyncClient) -> tuple[int, int]:
-    """The same page requests as list_vms, bodies only json.loads-ed. Returns (objects, requests)."""
+    """The page requests list_vms sends, bodies only json.loads-ed; returns (objects, requests)."""
     prefix = client.transport.prefix
     headers = {
         "vmware-api-session-id": client.transport.session_id or "",

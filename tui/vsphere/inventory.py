@@ -8,7 +8,7 @@ when a root path is given (a Folder/Datacenter retrieval to resolve the path).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,8 +238,12 @@ _new_vm = object.__new__
 ) = (getattr(VM, f).__set__ for f in VM.__dataclass_fields__)
 
 
-def vm_record(obj_content: Mapping[str, Any]) -> list[Any]:
-    """A VirtualMachine ObjectContent → its property values in VM_PROPERTIES order."""
+def vm_record(obj_content: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A VirtualMachine ObjectContent → its property values in VM_PROPERTIES order.
+
+    A tuple of plain values: the garbage collector stops tracking such tuples, so holding
+    50,000 of them until the page loop ends does not make each collection slower.
+    """
     rec: list[Any] = [None] * _N_PROPS
     index = _VM_INDEX
     for p in obj_content.get("propSet") or ():
@@ -250,10 +254,10 @@ def vm_record(obj_content: Mapping[str, Any]) -> list[Any]:
         if type(v) is dict:
             v = v["_value"] if "_value" in v else v.get("value")  # boxed value, or MOR → moid
         rec[i] = v
-    return rec
+    return tuple(rec)
 
 
-def build_vm(moid: str, rec: list[Any], folders: FolderMap) -> VM:
+def build_vm(moid: str, rec: Sequence[Any], folders: FolderMap) -> VM:
     name = rec[_I_NAME]
     if name is None:
         name = moid
@@ -338,7 +342,7 @@ async def list_vms(
     view = await create_view(
         t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype
     )
-    raw_vms: list[tuple[str, list[Any]]] = []
+    raw_vms: list[tuple[str, tuple[Any, ...]]] = []
     try:
         spec = view_spec(view, inventory_prop_sets())
         async for page in retrieve_pages(t, collector, spec, max_objects):
