@@ -212,6 +212,24 @@ async def test_cancel_wait_for_updates(vi: VI, sim: SimServer) -> None:
         assert res.fault == "RequestCanceled" and time.monotonic() - t < 1.0
 
 
+async def test_server_stops_waiting_when_the_client_leaves(sim: SimServer) -> None:
+    vi = VI(sim)
+    await vi.login()
+    w = await make_watch(vi)
+    await w.wait()
+    poll = asyncio.create_task(
+        vi.post("PropertyCollector", w.collector, "WaitForUpdatesEx", {"version": w.version})
+    )  # no maxWaitSeconds: forever
+    await asyncio.sleep(0.3)
+    assert sim.stats()["live"]["pending_waits"] == 1
+    poll.cancel()
+    await vi.http.aclose()  # the connection closes
+    deadline = time.monotonic() + 3
+    while sim.stats()["live"]["pending_waits"] and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    assert sim.stats()["live"]["pending_waits"] == 0
+
+
 async def test_destroy_filter_and_collector(vi: VI, sim: SimServer) -> None:
     w = await make_watch(vi)
     r = await vi.get("PropertyCollector", w.collector, "filter")

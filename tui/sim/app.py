@@ -440,7 +440,26 @@ async def h_wait(c: Ctx) -> Any:
         )
     deadline = None if max_wait is None else time.monotonic() + max_wait
     gen = col.cancel_gen
+    # The request body is read; the next ASGI message is http.disconnect when the client leaves.
+    disconnect = asyncio.ensure_future(c.request.receive())
+    try:
+        return await _wait_loop(c, col, deadline, gen, max_updates, disconnect)
+    finally:
+        disconnect.cancel()
+
+
+async def _wait_loop(
+    c: Ctx,
+    col: Collector,
+    deadline: float | None,
+    gen: int,
+    max_updates: int | None,
+    disconnect: asyncio.Future[Any],
+) -> Any:
+    """Answer the pending changes, or long-poll for them on the collector's event."""
+    state = c.state
     loop = asyncio.get_running_loop()
+    assert c.session is not None
     while True:
         sets, truncated = state.collect_updates(col, max_updates)
         if sets:
@@ -456,13 +475,19 @@ async def h_wait(c: Ctx) -> Any:
         col.changed.clear()
         fut: asyncio.Future[None] = loop.create_future()
         col.waiters.add(fut)
+        changed = asyncio.ensure_future(col.changed.wait())
         try:
-            await asyncio.wait_for(col.changed.wait(), remaining)
-        except TimeoutError:
-            state.stats["wait_timeouts"] += 1
-            return None
+            done, _ = await asyncio.wait(
+                {changed, disconnect}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             col.waiters.discard(fut)
+            changed.cancel()
+        if disconnect in done:
+            return None  # the client went away: stop waiting (nobody reads the answer)
+        if not done:
+            state.stats["wait_timeouts"] += 1
+            return None
         if col.cancel_gen != gen:
             raise SimFault("RequestCanceled", "The request was canceled by CancelWaitForUpdates.")
         if c.session.token not in state.sessions:
