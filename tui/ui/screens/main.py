@@ -348,7 +348,9 @@ class MainScreen(Screen[None]):
     # -- selection → fault pane ---------------------------------------------------------------
     @on(LineTable.CursorMoved)
     def _cursor_moved(self, event: LineTable.CursorMoved) -> None:
-        if event.table is self.task_table:
+        if event.table is self.task_table and (
+            self.task_table.has_focus or (self.narrow and self.active == "tasks")
+        ):
             self.fault_pane.show(self.task_table.selected_row())
         elif event.table is self.vm_table and self.vm_table.has_focus:
             self._show_vm_fault(event.key)
