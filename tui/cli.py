@@ -872,6 +872,8 @@ class _StartNetwork:
                 if ev.final and vm is not None and ev.vm_moid not in self.printed:
                     self.printed.add(ev.vm_moid)
                     self._emit(_event_row(vm, ev, False))
+                if all(moid in self.printed for moid in by_moid):
+                    break  # every VM is final; the client tears the run down on close
 
         async def cancel_all() -> None:
             progress.note(
