@@ -756,6 +756,7 @@ class _StartNetwork:
         self.events: dict[str, TaskEvent] = {}
         self.printed: set[str] = set()
         self.rows: list[dict[str, Any]] = []
+        self.order: dict[str, int] = {}
 
     def _emit(self, row: dict[str, Any]) -> None:
         import json
@@ -785,6 +786,7 @@ class _StartNetwork:
         profile = self.profile
         vms = list(await client.list_vms(profile.root))
         selected, unmatched = select_vms(vms, self.patterns)
+        self.order = {vm.moid: i for i, vm in enumerate(selected)}
         if unmatched:
             under = profile.root or "the inventory"
             shown = ", ".join(repr(p) for p in unmatched)
@@ -974,7 +976,7 @@ class _StartNetwork:
                         if r["fault_type"]
                         else _dash(r["fault_message"]),
                     ]
-                    for r in self.rows
+                    for r in sorted(self.rows, key=lambda r: self.order.get(r["moid"], 0))
                 ],
             )
             print(table)
