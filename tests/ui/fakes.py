@@ -97,6 +97,8 @@ class Script:
     fail: dict[str, Fault] = field(default_factory=dict)
     hold: set[str] = field(default_factory=set)  # stay running until cancelled
     step: float = 0.0
+    break_after: int | None = None  # raise run_error after this many VMs
+    run_error: GuestnetError | None = None
 
 
 class FakeRun:
@@ -133,6 +135,8 @@ class FakeRun:
         for i, vm in enumerate(self.vms):
             yield TaskEvent(vm.moid, vm.name, "queued", task=f"task-{i + 1}", queue_time=T0)
         for i, vm in enumerate(self.vms):
+            if script.break_after is not None and i >= script.break_after:
+                raise script.run_error or GuestnetError("connection lost")
             task = f"task-{i + 1}"
             start = T0 + timedelta(seconds=2)
             yield TaskEvent(
@@ -200,7 +204,9 @@ class FakeClient:
         script: Script | None = None,
         guest_password: str = "guest-secret",
         watch_error: GuestnetError | None = None,
+        close_error: Exception | None = None,
     ) -> None:
+        self.close_error = close_error
         self.about = About(
             "VMware vCenter Server",
             "VMware vCenter Server 8.0.3 build-24022515",
@@ -273,6 +279,8 @@ class FakeClient:
 
     async def close(self) -> None:
         self.closed += 1
+        if self.close_error is not None:
+            raise self.close_error
 
 
 def connector_for(client: FakeClient) -> Callable[[ConnectSpec], Awaitable[FakeClient]]:

@@ -215,3 +215,14 @@ def test_docs_keys_md_is_generated_from_the_key_table() -> None:
     assert doc.read_text(encoding="utf-8") == keys_markdown(), (
         "regenerate: .venv/bin/python -m tui.ui.keys > docs/keys.md"
     )
+
+
+def test_unset_values_sort_last_in_both_directions() -> None:
+    s = _store(12)  # every fourth VM has no IP
+    for reverse in (False, True):
+        s.set_sort("ip", reverse)
+        ips = [s.vms[m].ip_address for m in s.visible]
+        n = sum(ip is None for ip in ips)
+        assert n and all(ip is None for ip in ips[-n:]) and None not in ips[:-n]
+    s.set_sort("ip", False)
+    assert s.vms[s.visible[0]].ip_address == "10.0.0.2"

@@ -25,6 +25,13 @@ SORT_KEYS: dict[str, Callable[[VM], tuple[object, ...]]] = {
     "host": lambda vm: ((vm.host_name or "~").lower(), vm.name.lower(), vm.moid),
 }
 SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "path", "host")
+# Columns whose value may be unset: unset rows sort last in both directions.
+SORT_MISSING: dict[str, Callable[[VM], bool]] = {
+    "power": lambda vm: vm.power_state is None,
+    "tools": lambda vm: vm.tools_running_status is None,
+    "ip": lambda vm: not vm.ip_address,
+    "host": lambda vm: not vm.host_name,
+}
 SORT_FIELDS: dict[str, frozenset[str]] = {
     "name": frozenset({"name"}),
     "power": frozenset({"power_state"}),
@@ -135,7 +142,13 @@ class VMStore:
     def _resort(self) -> None:
         key = SORT_KEYS[self.sort_column]
         vms = self.vms
-        self._sorted = sorted(vms, key=lambda m: key(vms[m]), reverse=self.sort_reverse)
+        order = sorted(vms, key=lambda m: key(vms[m]), reverse=self.sort_reverse)
+        missing = SORT_MISSING.get(self.sort_column)
+        if missing is not None and self.sort_reverse:
+            order = [m for m in order if not missing(vms[m])] + [
+                m for m in order if missing(vms[m])
+            ]
+        self._sorted = order
         self._refilter()
 
     def _refilter(self) -> None:

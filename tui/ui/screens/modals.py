@@ -158,6 +158,7 @@ class StartModal(ModalScreen[StartRequest | None]):
         self.username = username
         self.title_text = title
         self.note = note
+        self.check = check
         self.ready, self.skipped = preflight(vms) if check else (list(vms), [])
 
     def compose(self) -> ComposeResult:
@@ -179,7 +180,7 @@ class StartModal(ModalScreen[StartRequest | None]):
                     lines.append(f"  … and {len(reasons) - 5} other reasons")
                 yield Static("\n".join(lines), id="preflight")
                 yield Checkbox("Include them anyway", id="include")
-            else:
+            elif self.check:
                 yield Static(f"All {n} pass pre-flight.", id="preflight")
             yield Label("Guest username")
             yield Input(value=self.username, placeholder="guest user", id="username")

@@ -1,0 +1,395 @@
+"""UI behaviour on an in-memory client: failure states, passwords, themes, layout, palette.
+
+Failures the simulator cannot produce on demand (a stream dying at a chosen moment, a failing
+logout) are scripted here; the happy path and vCenter faults are tested on the simulator
+(test_flow.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.ui.fakes import (
+    FakeClient,
+    Script,
+    connector_for,
+    fixed_clock,
+    make_profile,
+    make_vms,
+)
+from tests.ui.helpers import main_screen, wait_for
+from tests.ui.screen_text import screen_text
+from tui.config.profiles import PasswordSource
+from tui.ui.app import GuestnetApp
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.main import MainScreen
+from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal
+from tui.ui.screens.picker import PickerScreen
+from tui.vsphere.errors import ConnectError, GuestnetError
+
+GUEST_PW = "guest-secret"
+
+
+def _app(
+    client: FakeClient | None = None, **kw: Any
+) -> tuple[GuestnetApp, FakeClient, list[dict[str, Any]]]:
+    client = client or FakeClient(make_vms(30), guest_password=GUEST_PW)
+    records: list[dict[str, Any]] = []
+    profiles = kw.pop("profiles", {"lab": make_profile()})
+    app = GuestnetApp(
+        profiles=profiles,
+        initial_profile=kw.pop("initial_profile", "lab"),
+        connector=connector_for(client),
+        clock=fixed_clock,
+        remember_theme=kw.pop("remember_theme", False),
+        audit=lambda **f: records.append(f),
+        env=kw.pop("env", {"FAKE_VC_PASSWORD": "vc-pw"}),
+        **kw,
+    )
+    return app, client, records
+
+
+async def _start(
+    pilot: Pilot[Any], main: MainScreen, password: str = GUEST_PW, marks: int = 3
+) -> None:
+    await pilot.press(*["space"] * marks, "s")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, StartModal), what="start modal")
+    await pilot.press(*password, "enter")
+    await wait_for(pilot, lambda: main.task_pane.latest is not None, what="batch")
+
+
+async def test_watch_stream_error_is_a_banner_and_ctrl_r_restarts_it() -> None:
+    client = FakeClient(
+        make_vms(10), watch_error=ConnectError("connection refused by 10.0.0.1:443")
+    )
+    app, _, _ = _app(client)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await wait_for(pilot, lambda: "VM updates stopped" in main.status, what="banner")
+        assert "connection refused" in screen_text(app)
+        assert any(n.title == "VM updates stopped" for n in app._notifications)
+        await pilot.press("slash", *"clone-00", "enter")  # still usable
+        assert len(main.store.visible) == 10
+        client.watch_error = None
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: client.watches == 2, what="a second watch")
+        await wait_for(pilot, lambda: main.status == "", what="banner cleared by the resync")
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_batch_stream_error_fails_open_rows_and_app_keeps_working() -> None:
+    script = Script(break_after=1, run_error=GuestnetError("lost the connection to vc.lab.example"))
+    app, _, _ = _app(FakeClient(make_vms(10), script=script, guest_password=GUEST_PW))
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main)
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, what="batch end")
+        assert batch.totals()["succeeded"] == 1 and batch.totals()["failed"] == 2
+        assert {r.error for r in batch.failed_rows()} == {"lost the connection to vc.lab.example"}
+        assert any("Batch 1 failed" in (n.title or "") for n in app._notifications)
+        await pilot.press("r")  # retry works with the batch's credentials, no modal
+        await wait_for(pilot, lambda: len(main.task_pane.batches) == 2, what="retry batch")
+        assert not isinstance(app.screen, StartModal)
+        await pilot.press("q")
+
+
+async def test_logout_failure_is_a_notification_not_a_crash() -> None:
+    client = FakeClient(make_vms(5), close_error=GuestnetError("Logout: session already gone"))
+    app, _, _ = _app(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await main_screen(pilot)
+        await pilot.press("p")  # back to the picker: logs out (and fails)
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
+        assert client.closed == 1
+        assert any("session already gone" in n.message for n in app._notifications)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_quit_while_tasks_run_asks_first() -> None:
+    script = Script(hold={"clone-000"})
+    app, client, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=1)
+        await wait_for(pilot, lambda: main.running_tasks() == 1, what="a running task")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        assert "still open" in screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="back")
+        assert client.closed == 0
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: client.closed == 1, what="logout")
+    assert app.return_code == 0
+
+
+async def test_passwords_never_appear_on_screen_in_audit_or_notifications() -> None:
+    vc_pw = "Vc-Pass-4242"
+    prof = make_profile(password_source=PasswordSource(kind="prompt"))
+    script = Script(hold={"clone-001"})
+    client = FakeClient(make_vms(12), script=script, guest_password=GUEST_PW)
+    app, _, audit = _app(client, profiles={"lab": prof}, env={})
+    shots: list[str] = []
+
+    def snap() -> None:
+        shots.append(screen_text(app))
+        shots.append(app.export_screenshot())
+
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordModal), what="vc password")
+        await pilot.press(*vc_pw)
+        snap()
+        await pilot.press("enter")
+        main = await main_screen(pilot)
+        snap()
+        assert client.specs[-1].password.reveal() == vc_pw
+        await pilot.press("space", "space", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
+        await pilot.press(*"wrong-guest-pw")
+        snap()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: main.task_pane.latest is not None, what="batch")
+        snap()
+        await pilot.press("2")
+        snap()
+        await pilot.press("3")
+        snap()
+        await pilot.press("question_mark")
+        snap()
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause()
+        snap()
+        await pilot.press("escape")
+        client.runs[-1].cancelled.add("vm-101")
+        client.runs[-1]._wake.set()
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, what="batch end")
+        await pilot.press("r")  # InvalidGuestLogin: asks again
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="retry modal")
+        await pilot.press(*GUEST_PW)
+        snap()
+        await pilot.press("enter")
+        await pilot.pause()
+        snap()
+        notes = [f"{n.title} {n.message}" for n in app._notifications]
+        await pilot.press("q")
+    assert len(shots) == 20
+    for secret in (vc_pw, "wrong-guest-pw", GUEST_PW):
+        for shot in shots:
+            assert secret not in shot
+        assert all(secret not in repr(r) for r in audit)
+        assert all(secret not in n for n in notes)
+    # the masked fields did show something: the dots
+    assert any("•" * len(vc_pw) in s for s in shots)
+
+
+async def test_save_fault_to_file_and_copy(tmp_path: Path) -> None:
+    from tests.ui.fakes import guest_login_fault
+
+    script = Script(fail={"clone-000": guest_login_fault()})
+    app, _, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("y")  # nothing shown yet
+        assert any("No fault shown" in n.message for n in app._notifications)
+        await _start(pilot, main, marks=1)
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, what="batch end")
+        assert main.fault_pane.row is not None
+        saved = main.save_fault(tmp_path)
+        assert saved is not None
+        doc = json.loads(saved.read_text(encoding="utf-8"))
+        assert doc["fault"]["type"] == "InvalidGuestLogin"
+        assert doc["hint"]["remedy"] and doc["vm"]["name"] == "clone-000"
+        assert doc["fault"]["cause"]["type"] == "SystemError"
+        assert doc["fault"]["faultMessage"][0]["args"] == {"user": "root"}
+        assert main.save_fault(tmp_path / "missing-dir") is None
+        await pilot.pause()
+        assert any("Cannot write" in n.message for n in app._notifications)
+        copied: list[str] = []
+        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        await pilot.press("y")
+        assert json.loads(copied[0])["fault"]["type"] == "InvalidGuestLogin"
+        titles = [c.title for c in app.get_system_commands(main)]
+        assert "Save fault to file" in titles and "Sort by ip descending" in titles
+        await pilot.press("q")
+
+
+async def test_nothing_to_retry_or_cancel_says_so() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await main_screen(pilot)
+        await pilot.press("r", "c")
+        msgs = [n.message for n in app._notifications]
+        assert "No batch to retry yet." in msgs and "No running batch to cancel." in msgs
+        await pilot.press("q")
+
+
+async def test_abort_without_known_credentials_asks_for_them() -> None:
+    app, client, audit = _app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await main_screen(pilot)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
+        assert "pre-flight" not in screen_text(app)
+        await pilot.press(*GUEST_PW, "enter")
+        await wait_for(pilot, lambda: client.aborted == ["vm-100"], what="abort call")
+        await wait_for(pilot, lambda: any(r["action"] == "abort-customization" for r in audit))
+        await pilot.press("q")
+
+
+async def test_sort_keys_and_palette_sort() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("greater_than_sign")
+        assert main.store.sort_column == "power"
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert main.store.sort_column == "host"  # wraps to the last column when wide
+        main.sort_by("ip", True)
+        ips = [main.store.vms[m].ip_address for m in main.store.visible]
+        assert ips[0] is not None and "IP▼" in screen_text(app)
+        await pilot.press("q")
+
+
+async def test_layout_narrow_tabs_and_wide_panes() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        assert main.narrow and not main.task_pane.display and "1 VMs" in screen_text(app)
+        await pilot.press("2")
+        assert main.task_pane.display and not main.query_one("#vm-pane").display
+        await pilot.press("tab")
+        assert main.active == "fault" and main.fault_pane.display
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert not main.narrow
+        assert all(w.display for w in (main.task_pane, main.fault_pane, main.query_one("#vm-pane")))
+        await pilot.press("q")
+
+
+async def test_profile_theme_applies_and_reverts_and_choice_is_remembered(tmp_path: Path) -> None:
+    from tui.config.state import load_state
+
+    prof = make_profile(name="prod", theme="guestnet-prod")
+    app, _, _ = _app(profiles={"prod": prof}, initial_profile="prod", remember_theme=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await main_screen(pilot)
+        assert app.theme == "guestnet-prod"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
+        assert app.theme == "guestnet-dark"
+        app.theme = "guestnet-light"
+        await pilot.pause()
+        await pilot.press("q")
+    assert load_state()["theme"] == "guestnet-light"
+    app2, _, _ = _app(remember_theme=True)
+    async with app2.run_test(size=(80, 24)) as pilot:
+        await main_screen(pilot)
+        assert app2.theme == "guestnet-light"
+        await pilot.press("q")
+
+
+async def test_broken_user_theme_is_one_notification(tmp_path: Path) -> None:
+    (tmp_path / "themes").mkdir()
+    (tmp_path / "themes" / "broken.yaml").write_text("name: broken\nprimary: [\n")
+    (tmp_path / "themes" / "mine.yaml").write_text("name: mine\nprimary: '#aa5500'\n")
+    app, _, _ = _app(themes_dir=tmp_path / "themes")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await main_screen(pilot)
+        warn = [n for n in app._notifications if n.title == "Some theme files were skipped"]
+        assert len(warn) == 1 and "broken.yaml" in warn[0].message
+        assert "mine" in app.available_themes
+        await pilot.press("q")
+
+
+async def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        assert app.no_color
+        await pilot.press("space")
+        assert "●" in screen_text(app)  # marks are a glyph, not only a colour
+        assert main.store.marks
+        await pilot.press("q")
+
+
+async def test_picker_without_profiles_explains_and_bad_profile_name_is_reported() -> None:
+    app, _, _ = _app(profiles={}, initial_profile="nope")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
+        assert "No profiles yet" in screen_text(app)
+        assert any("No profile named 'nope'" in n.message for n in app._notifications)
+        await pilot.press("q")
+    app2 = GuestnetApp(
+        profiles={},
+        profiles_problem="/x/profiles.yaml:3: profile 'a': bad host",
+        remember_theme=False,
+    )
+    async with app2.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "/x/profiles.yaml:3: profile 'a': bad host" in screen_text(app2)
+        await pilot.press("q")
+
+
+async def test_password_source_error_is_a_notification() -> None:
+    app, client, _ = _app(env={})  # FAKE_VC_PASSWORD is not set
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_for(
+            pilot,
+            lambda: any("FAKE_VC_PASSWORD is not set" in n.message for n in app._notifications),
+            what="the error",
+        )
+        assert isinstance(app.screen, PickerScreen) and not client.specs
+        await pilot.press("q")
+
+
+async def test_help_lists_every_binding_of_the_main_screen() -> None:
+    from tui.ui.keys import KEYS
+
+    app, _, _ = _app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        documented = " ".join(k for _, rows in KEYS for k, _ in rows)
+        for binding in main.BINDINGS:
+            key = binding.key if hasattr(binding, "key") else binding[0]  # type: ignore[index]
+            shown = {
+                "slash": "/",
+                "space": "space",
+                "less_than_sign": "<",
+                "greater_than_sign": ">",
+                "question_mark": "?",
+            }.get(key, key)
+            assert shown in documented, f"{key} is not in the help"
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("q")
+
+
+def test_demo_rejects_bad_arguments_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.ui.demo import main
+
+    assert main(["--size", "10x5"]) == 2
+    assert main(["--vms", "0"]) == 2
+    assert main(["--bogus"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("guestnet demo: ") for line in err)
+    assert "--size" in err[0] and "--vms" in err[1] and "--bogus" in err[2]
