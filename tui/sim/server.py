@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import shutil
@@ -312,6 +313,7 @@ class SimServer:
         self._loop = asyncio.get_running_loop()
         self._exit = asyncio.Event()
         self._state = State(self.inventory, self.options)
+        gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
         self._app = SimApp(self._state)
         try:
             while True:
