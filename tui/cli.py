@@ -97,10 +97,13 @@ def _interruptible(fn: Callable[[], str]) -> str:
 
 def _confirm(question: str) -> bool:
     def ask() -> str:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
-            tty.write(f"{question} [y/N] ")
-            tty.flush()
-            return tty.readline()
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, f"{question} [y/N] ".encode())
+            answer = os.read(fd, 1024)  # canonical mode: one line
+        finally:
+            os.close(fd)
+        return answer.decode("utf-8", "replace")
 
     return _interruptible(ask).strip().lower() in ("y", "yes")
 
