@@ -249,6 +249,8 @@ def test_cli_prints_json_serves_logs_and_stops_on_signal(tmp_path: Path, sig: in
         (["--port", "70000"], "must be between 0 and 65535"),
         (["--task-seconds", "soon"], "not a number: 'soon'"),
         (["--profile-out", "p.yaml", "--no-tls"], "--profile-out needs TLS"),
+        (["--session-timeout", "0"], "session_timeout must be positive, got 0.0"),
+        (["--max-running-tasks", "0"], "must be between 1 and 100000"),
     ],
 )
 def test_cli_usage_errors_are_one_line(args: list[str], message: str) -> None:
@@ -280,6 +282,20 @@ def test_cli_bad_inventory_file(tmp_path: Path) -> None:
         f"guestnet sim: error: {inv}:5: datacenters[0].vms[0].power: expected one of "
         "poweredOn, poweredOff, suspended, got string 'up'"
     )
+
+
+def test_cli_unwritable_cert_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    res = subprocess.run(
+        [sys.executable, "-m", "tui.sim.cli", "--cert-dir", str(blocker / "sub")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr.strip().startswith(f"guestnet sim: error: cannot write {blocker / 'sub'}")
 
 
 def test_cli_port_in_use(sim: SimServer) -> None:

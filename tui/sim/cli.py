@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             guest_password=args.guest_password,
             task_seconds=args.task_seconds,
             max_running_tasks=args.max_running_tasks,
-            session_timeout=args.session_timeout or 1800.0,
+            session_timeout=args.session_timeout,
             latency_ms=args.latency_ms,
             hello=not args.no_hello,
         )

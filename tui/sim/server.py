@@ -196,7 +196,11 @@ class SimServer:
         if self._thread is not None:
             raise SimError("the simulator is already started")
         if self.tls:
-            self._make_certs()
+            try:
+                self._make_certs()
+            except SimError:
+                self.stop()
+                raise
         self._thread = threading.Thread(target=self._thread_main, name="guestnet-sim", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
