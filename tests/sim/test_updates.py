@@ -163,6 +163,23 @@ async def test_added_and_removed_vms_enter_and_leave(vi: VI, sim: SimServer) -> 
     assert "changeSet" not in leave and leave["obj"] == mor("VirtualMachine", gone)
 
 
+async def test_destroying_the_view_makes_its_vms_leave(vi: VI, sim: SimServer) -> None:
+    view = await vi.vm_view()
+    r = await vi.post(
+        "PropertyCollector",
+        "propertyCollector",
+        "CreateFilter",
+        {"spec": view_spec(view, ["name"]), "partialUpdates": False},
+    )
+    assert r.status == 200
+    w = Watch(vi, "propertyCollector", r.body["value"])
+    await w.wait()
+    assert (await vi.post("ContainerView", view["value"], "DestroyView")).status == 204
+    r = await w.wait(max_wait=2)
+    ups = updates(r)
+    assert len(ups) == len(sim.vm_names()) and {k for k, _ in ups.values()} == {"leave"}
+
+
 async def test_max_object_updates_truncates_and_continues(vi: VI, sim: SimServer) -> None:
     w = await make_watch(vi)
     total: set[str] = set()

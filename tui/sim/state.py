@@ -292,7 +292,16 @@ class Singleton(MO):
 
 class ContainerView(MO):
     type = "ContainerView"
-    __slots__ = ("_cache", "_cache_version", "container", "recursive", "session", "state", "types")
+    __slots__ = (
+        "_cache",
+        "_cache_version",
+        "container",
+        "destroyed",
+        "recursive",
+        "session",
+        "state",
+        "types",
+    )
 
     def __init__(
         self,
@@ -311,8 +320,11 @@ class ContainerView(MO):
         self.recursive = recursive
         self._cache: list[Entity] = []
         self._cache_version = -1
+        self.destroyed = False
 
     def members(self) -> list[Entity]:
+        if self.destroyed:
+            return []
         state = self.state
         if self._cache_version != state.structure_version:
             self._cache = list(self._walk())
@@ -1085,6 +1097,8 @@ class State:
         if expired:
             self.stats["sessions_expired"] += 1
         changed = bool(s.views)
+        for v in s.views.values():
+            v.destroyed = True
         for c in list(s.collectors.values()):
             self.destroy_collector(c)
         s.views.clear()
@@ -1115,6 +1129,7 @@ class State:
 
     def destroy_view(self, s: Session, v: ContainerView) -> None:
         s.views.pop(v.moid, None)
+        v.destroyed = True
         self.structure_changed()
 
     # -- collectors & filters ----------------------------------------------------------------
