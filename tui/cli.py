@@ -1069,7 +1069,7 @@ def _run_sim(rest: list[str]) -> int:
     try:
         from tui.sim.cli import main as sim_main
     except ModuleNotFoundError as exc:
-        if exc.name != "tui.sim.cli":
+        if exc.name not in ("tui.sim.cli", "tui.sim"):
             raise
         _err("the simulator is not available in this build")
         return EXIT_ERROR
@@ -1080,11 +1080,10 @@ def _run_demo(rest: list[str]) -> int:
     try:
         from tui.ui.demo import main as demo_main
     except ModuleNotFoundError as exc:
-        if exc.name != "tui.ui.demo":
+        if exc.name not in ("tui.ui.demo", "tui.ui"):
             raise
-        _err("the UI demo is not built yet; starting the simulator with 300 VMs instead")
-        _err("connect with: guestnet list --config PROFILES --profile sim (see the lines below)")
-        return _run_sim(["--vms", "300", *rest])
+        _err("the UI demo is not available in this build; 'guestnet sim' runs the simulator alone")
+        return EXIT_ERROR
     return int(demo_main(rest) or 0)
 
 
@@ -1094,9 +1093,12 @@ def _run_ui(config: str | None, profile: str | None) -> int:
     try:
         from tui.ui.app import run
     except ModuleNotFoundError as exc:
-        if exc.name != "tui.ui.app":
+        if exc.name not in ("tui.ui.app", "tui.ui"):
             raise
-        _err("the terminal UI is not built yet; use 'guestnet --help' for the headless commands")
+        _err(
+            "the terminal UI is not available in this build; use 'guestnet --help' for the "
+            "headless commands"
+        )
         return EXIT_ERROR
     return int(run(config=Path(config) if config else None, profile=profile) or 0)
 
@@ -1118,8 +1120,6 @@ def _dispatch(ns: argparse.Namespace) -> int:
         return cmd_start_network(ns)
     if command == "audit":
         return cmd_audit(ns)
-    if command == "demo":
-        return _run_demo([])
     if ns.version:
         from tui import __version__
 
