@@ -1,0 +1,234 @@
+"""In-process tests of the CLI's pieces, and failure paths the simulator cannot produce
+(connection lost mid-run, a run that ends early, an unwritable audit log)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui import cli as cli_module
+from tui.cli import _Progress, _table, preflight, select_vms
+from tui.config import paths
+from tui.vsphere.errors import ConnectError
+from tui.vsphere.models import VM, Fault, TaskEvent
+
+
+def vm(name: str, folder: str = "/DC/vm/a", **kw: Any) -> VM:
+    base = dict(
+        power_state="poweredOn",
+        connection_state="connected",
+        tools_running_status="guestToolsRunning",
+        guest_operations_ready=True,
+    )
+    base.update(kw)
+    return VM(moid=f"vm-{name}", name=name, path=f"{folder}/{name}", folder=folder, **base)
+
+
+def test_select_vms() -> None:
+    vms = [vm("web-01"), vm("web-02"), vm("db-01", "/DC/vm/b"), vm("web-01x", "/DC/vm/b")]
+    chosen, unmatched = select_vms(vms, ["web-0?", "/DC/vm/b/*", "web-01", "nope"])
+    assert [v.name for v in chosen] == ["web-01", "web-02", "db-01", "web-01x"]
+    assert unmatched == ["nope"]
+    chosen, _ = select_vms(vms, ["*/a/*"])
+    assert [v.name for v in chosen] == ["web-01", "web-02"]
+    chosen, _ = select_vms(vms, ["WEB-01"])  # case-sensitive, like vSphere names
+    assert chosen == []
+
+
+def test_preflight_reasons() -> None:
+    assert preflight(vm("a")) is None
+    assert preflight(vm("a", power_state="poweredOff"))[0] == "power state is poweredOff"  # type: ignore[index]
+    assert preflight(vm("a", power_state=None))[0] == "power state is unknown"  # type: ignore[index]
+    assert preflight(vm("a", connection_state="disconnected"))[0] == (  # type: ignore[index]
+        "host connection is disconnected"
+    )
+    assert preflight(vm("a", tools_running_status="guestToolsNotRunning"))[0] == (  # type: ignore[index]
+        "VMware Tools not running (guestToolsNotRunning)"
+    )
+    assert preflight(vm("a", guest_operations_ready=False))[0] == "guest operations not ready"  # type: ignore[index]
+
+
+def test_table_alignment() -> None:
+    assert _table(["A", "LONG"], [["xyz", "1"], ["q", ""]]) == "A    LONG\nxyz  1\nq"
+
+
+class TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def ev(state: str, name: str = "web-01", **kw: Any) -> TaskEvent:
+    return TaskEvent(vm_moid=f"vm-{name}", vm_name=name, state=state, **kw)  # type: ignore[arg-type]
+
+
+def test_progress_plain_lines() -> None:
+    out = io.StringIO()
+    p = _Progress(2, out)
+    p.event(ev("pending"))
+    p.event(ev("started", task="task-1"))
+    p.event(ev("running", task="task-1", progress=10))
+    p.event(ev("running", task="task-1", progress=50))  # no new line for progress only
+    p.event(ev("failed", task="task-1", fault=Fault("InvalidGuestLogin", "bad login")))
+    p.close()
+    assert out.getvalue().splitlines() == [
+        "[0/2] web-01: pending",
+        "[0/2] web-01: started task-1",
+        "[0/2] web-01: running task-1",
+        "[1/2] web-01: failed InvalidGuestLogin: bad login",
+    ]
+
+
+def test_progress_live_line_on_terminal() -> None:
+    out = TTY()
+    p = _Progress(2, out)
+    p.event(ev("running", task="task-1"))
+    p.event(ev("queued", name="web-02", task="task-2"))
+    p.event(ev("succeeded", task="task-1"))
+    p.close()
+    text = out.getvalue()
+    assert "\r\x1b[K0/2 done, 1 running" in text
+    assert "0/2 done, 1 running, 1 queued" in text
+    assert "[1/2] web-01: succeeded\n" in text
+    assert text.endswith("\r\x1b[K")  # the live line is cleared at the end
+
+
+# --------------------------------------------------------------------------- fake client runs
+
+
+class FakeRun:
+    def __init__(self, events: list[TaskEvent], error: Exception | None) -> None:
+        self.events = events
+        self.error = error
+
+    def __aiter__(self) -> AsyncIterator[TaskEvent]:
+        return self._gen()
+
+    async def _gen(self) -> AsyncIterator[TaskEvent]:
+        for e in self.events:
+            yield e
+        if self.error is not None:
+            raise self.error
+
+    async def cancel_queued(self) -> int:
+        return 0
+
+    async def cancel(self, moid: str) -> bool:
+        return False
+
+
+class FakeClient:
+    host = "vc.fake"
+    username = "admin"
+
+    def __init__(self, run: FakeRun) -> None:
+        self.run = run
+        self.closed = False
+
+    async def list_vms(self, root: str | None = None) -> list[VM]:
+        return [vm("web-01"), vm("web-02")]
+
+    def start_guest_network(self, vms: Any, creds: Any, concurrency: int = 8) -> FakeRun:
+        assert creds.password.reveal() == "g"
+        return self.run
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "c"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "s"))
+    monkeypatch.setenv("GUESTNET_NO_TTY", "1")
+    monkeypatch.setenv("GUESTNET_GUEST_PASSWORD", "g")
+    monkeypatch.setenv("PW", "x")
+    for name in ("GUESTNET_CONFIG", "GUESTNET_PROFILE", "GOVC_URL", "GOVC_GUEST_LOGIN"):
+        monkeypatch.delenv(name, raising=False)
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(
+        "profiles:\n  f: {host: vc.fake, username: admin, password_env: PW, guest_username: root}\n"
+    )
+    yield cfg
+    paths.use_profiles_file(None)
+
+
+def use_client(monkeypatch: pytest.MonkeyPatch, client: FakeClient) -> None:
+    async def connect(profile: Any, password: Any) -> FakeClient:
+        return client
+
+    monkeypatch.setattr(cli_module, "_connect", connect)
+
+
+def test_connection_lost_mid_run(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = [
+        ev("started", task="task-1"),
+        ev("succeeded", task="task-1"),
+        ev("started", name="web-02", task="task-2"),
+    ]
+    client = FakeClient(FakeRun(events, ConnectError("connection to vc.fake:443 lost")))
+    use_client(monkeypatch, client)
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-0*", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [(r["vm"], r["state"]) for r in rows] == [("web-01", "succeeded"), ("web-02", "failed")]
+    assert rows[1]["fault_type"] == "ConnectError" and rows[1]["task"] == "task-2"
+    assert rows[1]["fault_message"] == "lost track of the task: connection to vc.fake:443 lost"
+    assert err.splitlines()[-1] == "guestnet: profile 'f': connection to vc.fake:443 lost"
+    assert client.closed
+    records = [json.loads(x) for x in paths.audit_file().read_text().splitlines()]
+    assert [r["outcome"] for r in records] == ["started", "error"]
+
+
+def test_run_ending_without_final_state(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_client(monkeypatch, FakeClient(FakeRun([ev("started", task="task-1")], None)))
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert out.splitlines()[1].split(None, 3) == [
+        "web-01",
+        "failed",
+        "task-1",
+        "the run ended without a final task state",
+    ]
+
+
+def test_unwritable_audit_log_starts_nothing(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeClient(FakeRun([], None))
+    client.start_guest_network = None  # type: ignore[assignment,method-assign]
+    use_client(monkeypatch, client)
+    paths.audit_file().mkdir(parents=True)  # a directory where the log file should be
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        f"guestnet: cannot write the audit log {paths.audit_file()}: Is a directory"
+    )
+    assert client.closed
+
+
+def test_internal_error_is_one_line(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def broken(profile: Any, password: Any) -> Any:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(cli_module, "_connect", broken)
+    assert cli_module.main(["list", "--config", str(fake_env)]) == 2
+    assert capsys.readouterr().err == (
+        "guestnet: internal error (ZeroDivisionError); set GUESTNET_DEBUG=1 for details\n"
+    )
+    monkeypatch.setenv("GUESTNET_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        cli_module.main(["list", "--config", str(fake_env)])
