@@ -271,3 +271,16 @@ def test_govc_env_profile_listed(cli: CLI) -> None:
     )
     assert p["source"] == "$GOVC_URL"
     assert b"Govc-Url-Secret-77" not in r.stdout + r.stderr
+
+
+def test_malformed_files_through_the_console_script(cli: CLI) -> None:
+    """A sample of the in-process validation cases (tests/config) through the real script."""
+    from tests.config.test_profiles_invalid import CASES
+
+    wanted = {"yaml-syntax", "missing-host", "two-password-sources", "bad-thumbprint", "port-range"}
+    cases = [c for c in CASES if c[0] in wanted]
+    assert len(cases) == len(wanted)
+    for i, (_name, text, expected) in enumerate(cases):
+        path = cli.write_profiles(text)
+        r = cli.run("list", "--profile", "lab") if i == 0 else cli.run("profiles")
+        assert (r.code, r.out, r.err) == (2, "", f"guestnet: {path}:{expected}\n")
