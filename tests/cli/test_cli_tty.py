@@ -162,3 +162,29 @@ def test_terminal_prompts_without_echo(cli: CLI) -> None:
         server.stop()
     for needle in (VC_PASSWORD, GUEST_PASSWORD):  # typed, but never echoed
         assert needle.encode() not in first + term.transcript
+
+
+def test_ctrl_c_before_the_run_logs_out_exit_130(cli: CLI) -> None:
+    server = start_sim(latency_ms=400)  # slow enough to interrupt while listing the inventory
+    try:
+        cli.write_profiles(profile_text(server))
+        proc = subprocess.Popen(
+            [str(GUESTNET), "start-network", "--vm", "web-01", "--json"],
+            env=dict(cli.env, **ENV),
+            cwd=cli.home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while server.stats()["live"]["sessions"] == 0:  # logged in, now listing
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert (proc.returncode, out, err) == (130, b"", b"guestnet: interrupted\n")
+        assert server.stats()["live"]["sessions"] == 0  # logged out on the way
+        assert server.tasks() == []
+    finally:
+        server.stop()
