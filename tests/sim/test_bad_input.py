@@ -218,6 +218,16 @@ async def test_wrong_login_shapes(sim_module: SimServer) -> None:
             assert r.fault == "InvalidArgument", body
 
 
+async def test_top_level_type_name_is_refused(vi: VI) -> None:
+    body = {
+        "_typeName": "CreateContainerViewRequestType",
+        "container": mor("Folder", "group-d1"),
+        "recursive": True,
+    }
+    r = await vi.post("ViewManager", "ViewManager", "CreateContainerView", body, raw=True)
+    assert r.fault == "InvalidArgument" and r.body["invalidProperty"] == "_typeName"
+
+
 async def test_void_methods_refuse_parameters(vi: VI) -> None:
     view = await vi.vm_view()
     r = await vi.post("ContainerView", view["value"], "DestroyView", {"force": True}, raw=True)

@@ -82,6 +82,10 @@ def parse_body(raw: bytes) -> JSON:
         raise WireError(
             f"request body must be a JSON object, got {_kind(value)}", fault="InvalidRequest"
         )
+    if "_typeName" in value:
+        raise WireError(
+            "a request body is the plain parameter object: no _typeName at its top", "_typeName"
+        )
     return value
 
 
