@@ -202,6 +202,13 @@ def test_list_with_root(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc, extra="    root: /DC1/vm/other\n"))
     r = cli.run("list", "--json", env=ENV)
     assert [v["name"] for v in json.loads(r.out)] == ["db-01"]
+    cli.write_profiles(profile_text(vc, extra="    root: /DC1/vm/gone\n"))
+    r = cli.run("list", env=ENV)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == (
+        "guestnet: profile 'sim': inventory path not found: /DC1/vm/gone "
+        "(no such folder or datacenter)\n"
+    )
 
 
 # --------------------------------------------------------------------------- start-network
