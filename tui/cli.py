@@ -242,7 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--vms-from", metavar="FILE", help="file with one VM name/path/glob per line ('-' = stdin)"
     )
     sp.add_argument("--guest-user", metavar="USER", help="guest OS user (default: from profile)")
-    sp.add_argument("--concurrency", metavar="N", type=int, help="tasks in flight at once")
+    sp.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=int,
+        help="StartGuestNetwork_Task calls in flight at once",
+    )
     sp.add_argument(
         "--no-preflight",
         action="store_true",
