@@ -26,6 +26,7 @@ EXIT_INTERRUPTED = 130
 PROG = "guestnet"
 POWER_STATES = ("poweredOn", "poweredOff", "suspended")
 CANCEL_GRACE_SECONDS = 30.0
+PLAN_LINES = 20  # VMs named in the plan before "… and N more"
 VM_JSON_KEYS = (
     "name",
     "moid",
@@ -534,8 +535,8 @@ def _read_patterns(ns: argparse.Namespace) -> list[str]:
         _fail(f"--vms-from {source}: not UTF-8 text")
     patterns = []
     for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip() if raw.lstrip().startswith("#") else raw.strip()
-        if line:
+        line = raw.strip()
+        if line and not line.startswith("#"):  # VM names may contain '#', so only whole lines
             patterns.append(line)
     if not patterns:
         _fail(f"--vms-from {where}: no VM names in it")
@@ -815,10 +816,14 @@ class _StartNetwork:
             + (f"; {len(skipped)} skipped" if skipped else "")
             + "\n"
         )
-        for vm in runnable:
+        for vm in runnable[:PLAN_LINES]:
             err.write(f"  start  {vm.name}  ({vm.path})\n")
-        for vm, reason, _hint in skipped:
+        if len(runnable) > PLAN_LINES:
+            err.write(f"  start  … and {len(runnable) - PLAN_LINES} more\n")
+        for vm, reason, _hint in skipped[:PLAN_LINES]:
             err.write(f"  skip   {vm.name}  ({reason})\n")
+        if len(skipped) > PLAN_LINES:
+            err.write(f"  skip   … and {len(skipped) - PLAN_LINES} more (see the results)\n")
         err.flush()
 
         if runnable:

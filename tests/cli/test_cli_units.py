@@ -125,12 +125,13 @@ class FakeClient:
     host = "vc.fake"
     username = "admin"
 
-    def __init__(self, run: FakeRun) -> None:
+    def __init__(self, run: FakeRun, vms: list[VM] | None = None) -> None:
         self.run = run
+        self.vms = vms if vms is not None else [vm("web-01"), vm("web-02")]
         self.closed = False
 
     async def list_vms(self, root: str | None = None) -> list[VM]:
-        return [vm("web-01"), vm("web-02")]
+        return self.vms
 
     def start_guest_network(self, vms: Any, creds: Any, concurrency: int = 8) -> FakeRun:
         assert creds.password.reveal() == "g"
@@ -232,3 +233,25 @@ def test_internal_error_is_one_line(
     monkeypatch.setenv("GUESTNET_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         cli_module.main(["list", "--config", str(fake_env)])
+
+
+def test_long_plan_is_shortened(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vms = [vm(f"web-{i:02}") for i in range(25)] + [
+        vm(f"off-{i:02}", power_state="poweredOff") for i in range(22)
+    ]
+    events = [ev("succeeded", name=v.name, task=f"task-{i}") for i, v in enumerate(vms[:25])]
+    use_client(monkeypatch, FakeClient(FakeRun(events, None), vms))
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "*", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1  # 22 skipped
+    lines = err.splitlines()
+    assert lines[0] == (
+        "25 VM(s) to start on vc.fake as admin, guest user root, concurrency 8; 22 skipped"
+    )
+    assert lines[1:21] == [f"  start  web-{i:02}  (/DC/vm/a/web-{i:02})" for i in range(20)]
+    assert lines[21] == "  start  … and 5 more"
+    assert lines[22] == "  skip   off-00  (power state is poweredOff)"
+    assert lines[42] == "  skip   … and 2 more (see the results)"
+    assert len(out.splitlines()) == 47
