@@ -38,7 +38,7 @@ def _app() -> GuestnetApp:
         }
     )
     client = FakeClient(make_vms(60), script=script, guest_password=PASSWORD)
-    return GuestnetApp(
+    app = GuestnetApp(
         profiles={"lab": make_profile()},
         initial_profile="lab",
         connector=connector_for(client),
@@ -47,6 +47,9 @@ def _app() -> GuestnetApp:
         audit=lambda **_: None,
         env={"FAKE_VC_PASSWORD": "vc-password"},
     )
+    # Toasts come and go on timers: keep them out of the pictures (test_app.py tests them).
+    app.notify = lambda *a, **k: None  # type: ignore[method-assign]
+    return app
 
 
 async def _settle(pilot: Pilot[Any]) -> None:

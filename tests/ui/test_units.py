@@ -164,6 +164,7 @@ def test_time_formatting() -> None:
 
 def test_fit_and_column_layout() -> None:
     assert fit("abc", 5) == "abc  " and fit("abcdef", 4) == "abc…" and fit("x", 0) == ""
+    assert fit("payments-prod-db-0001-ic-003", 15, middle=True) == "payment…-ic-003"
     cols = [
         Column("a", "A", 4),
         Column("b", "B", 5, flex=True, weight=3),

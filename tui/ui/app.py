@@ -101,6 +101,11 @@ class GuestnetApp(App[int]):
                 return screen
         return None
 
+    def _picker_status(self, text: str) -> None:
+        picker = self._picker()
+        if picker is not None and picker.is_mounted:
+            picker.set_status(text)
+
     def _load_themes(self) -> None:
         errors: list[str] = []
         for theme in shipped_themes():
@@ -189,10 +194,13 @@ class GuestnetApp(App[int]):
                         self.notify(str(exc), title=profile.name, severity="error")
                         return
             spec = dataclasses.replace(profile.connect_spec(password), tls=tls)
-            self.notify(f"Connecting to {profile.host}…", timeout=2)
+            self._picker_status(
+                f"Connecting to {profile.host}:{profile.port} as {profile.username}…"
+            )
             try:
                 client = await self.connector(spec)
             except TLSVerifyError as exc:
+                self._picker_status("")
                 if not exc.presented_sha256:
                     self.notify(str(exc), title="TLS", severity="error")
                     return
@@ -216,6 +224,7 @@ class GuestnetApp(App[int]):
                     tls = TLSSpec(ca_file=None, thumbprint=exc.presented_sha256)
                 continue
             except VimFault as exc:
+                self._picker_status("")
                 if exc.type_name in LOGIN_FAULTS and password_needs_prompt(profile):
                     problem = f"Login failed: {exc.fault.message or exc.type_name}"
                     password = None
@@ -223,9 +232,11 @@ class GuestnetApp(App[int]):
                 self.notify(str(exc), title=f"Login to {profile.host}", severity="error")
                 return
             except GuestnetError as exc:
+                self._picker_status(f"Could not connect to {profile.host}: {exc}")
                 self.notify(str(exc), title=f"Connect to {profile.host}", severity="error")
                 return
             break
+        self._picker_status("")
         del password
         self.open_session(profile, client)
 

@@ -84,6 +84,8 @@ def demo_app(sim: Any, **kw: Any) -> Any:
 
 
 async def _screenshot(sim: Any, path: Path, size: tuple[int, int]) -> None:
+    from textual.widgets import Input
+
     from tui.ui.screens.main import MainScreen
     from tui.ui.screens.modals import StartModal
 
@@ -117,8 +119,11 @@ async def _screenshot(sim: Any, path: Path, size: tuple[int, int]) -> None:
         await until(lambda: batch is not None and batch.finished, "the batch to finish", 60)
         await pilot.pause(0.5)
         app.clear_notifications()
-        main.store.set_filter("")
-        main.vm_table.rows_changed()
+        # show the started VMs: their new IPs are the proof
+        first = sim.ok_vms[0]
+        stem = first.rsplit("-", 1)[0] if "-" in first else first
+        main.query_one("#filter", Input).value = stem
+        await pilot.pause()
         failed = [k for k, r in batch.rows.items() if r.state == "failed"] if batch else []
         if failed and batch is not None:
             main.task_table.cursor = list(batch.rows).index(failed[0])

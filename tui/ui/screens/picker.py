@@ -58,6 +58,7 @@ class PickerScreen(Screen[None]):
         yield Static("[b]guestnet[/b] — choose a vCenter profile", id="picker-title")
         yield Static("", id="picker-problem")
         yield OptionList(id="profiles")
+        yield Static("", id="picker-status")
         yield Static(
             "Enter connects · profiles come from profiles.yaml and GOVC_URL (govc-env)",
             id="picker-help",
@@ -84,6 +85,9 @@ class PickerScreen(Screen[None]):
         if profiles:
             ol.highlighted = 0
         ol.focus()
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#picker-status", Static).update(escape(text))
 
     def select(self, name: str) -> None:
         if name in self.names:

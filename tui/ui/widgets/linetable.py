@@ -28,17 +28,21 @@ class Column:
     width: int  # fixed cell width; for the flex column, its minimum
     flex: bool = False  # shares the width that is left, by weight
     weight: int = 1
+    middle: bool = False  # cut in the middle (keeps a name's distinguishing suffix)
 
 
 Cell = tuple[str, str | None]  # text, component class suffix ("good", "bad", "warn", "dim", "mark")
 
 
-def fit(text: str, width: int) -> str:
+def fit(text: str, width: int, middle: bool = False) -> str:
     """Pad or cut ``text`` to exactly ``width`` cells, marking a cut with an ellipsis."""
     if width <= 0:
         return ""
     if cell_len(text) <= width:
         return set_cell_size(text, width)
+    if middle and width >= 5 and text.isascii():
+        tail = (width - 1) // 2
+        return text[: width - 1 - tail] + "…" + text[len(text) - tail :]
     return set_cell_size(text, width - 1) + "…"
 
 
@@ -227,12 +231,12 @@ class LineTable(ScrollView, can_focus=True):
         segments: list[Segment] = []
         cells = self.row_cells(index)
         last = len(widths) - 1
-        for i, ((text, cls), w) in enumerate(zip(cells, widths, strict=False)):
+        for i, ((text, cls), w, col) in enumerate(zip(cells, widths, columns, strict=False)):
             style = row_style
             if cls is not None:
                 part = self.get_component_rich_style(f"linetable--{cls}", partial=True)
                 style = row_style + part if not on_cursor else row_style + Style(bold=part.bold)
-            segments.append(Segment(fit(text, w), style))
+            segments.append(Segment(fit(text, w, col.middle), style))
             if i != last:
                 segments.append(Segment(" ", row_style))
         return Strip(segments).adjust_cell_length(width, row_style)

@@ -57,14 +57,14 @@ class TaskTable(LineTable):
         self.compact = width < 90
         if self.compact:
             return [
-                Column("vm", "VM", 12, flex=True, weight=2),
+                Column("vm", "VM", 12, flex=True, weight=1, middle=True),
                 Column("state", "STATE", 9),
                 Column("progress", "PROG", 4),
                 Column("elapsed", "TIME", 6),
-                Column("result", "RESULT", 10, flex=True, weight=3),
+                Column("result", "RESULT", 10, flex=True, weight=1),
             ]
         return [
-            Column("vm", "VM", 16, flex=True, weight=2),
+            Column("vm", "VM", 16, flex=True, weight=2, middle=True),
             Column("state", "STATE", 9),
             Column("progress", "PROGRESS", BAR_WIDTH + 5),
             Column("queued", "QUEUED", 6),

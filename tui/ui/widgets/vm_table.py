@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tui.ui.vmstore import VMStore
 from tui.ui.widgets.linetable import Cell, Column, LineTable
 
@@ -24,19 +26,17 @@ class VMTable(LineTable):
     def columns_for(self, width: int) -> list[Column]:
         cols = [
             Column("mark", " ", 1),
-            Column("name", "NAME", 16, flex=True, weight=3),
+            Column("name", "NAME", 16, flex=True, weight=3, middle=True),
             Column("power", "POWER", 5),
             Column("tools", "TOOLS", 8),
             Column("ip", "IP", 15),
-            Column("path", "PATH", 10, flex=True, weight=2),
+            Column("path", "PATH", 10, flex=True, weight=2, middle=True),
         ]
         if width >= 130:
             cols.append(Column("host", "HOST NAME", 24))
         arrow = "▼" if self.store.sort_reverse else "▲"
         return [
-            Column(c.key, f"{c.label}{arrow}", c.width, c.flex, c.weight)
-            if c.key == self.store.sort_column
-            else c
+            replace(c, label=f"{c.label}{arrow}") if c.key == self.store.sort_column else c
             for c in cols
         ]
 
