@@ -393,3 +393,51 @@ def test_demo_rejects_bad_arguments_in_one_line(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("guestnet demo: ") for line in err)
     assert "--size" in err[0] and "--vms" in err[1] and "--bogus" in err[2]
+
+
+async def test_older_batches_on_request() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=1)
+        await wait_for(pilot, lambda: main.task_pane.batches[0].finished, what="batch 1")
+        main.vm_table.focus()
+        await _start(pilot, main, marks=2)
+        await wait_for(pilot, lambda: len(main.task_pane.batches) == 2, what="batch 2")
+        assert main.task_pane.shown is main.task_pane.batches[1]  # the latest by default
+        await pilot.press("2", "left_square_bracket")
+        assert main.task_pane.shown is main.task_pane.batches[0]
+        assert "Batch 1/2" in screen_text(app)
+        await pilot.press("left_square_bracket")  # nothing older: stays
+        assert main.task_pane.shown is main.task_pane.batches[0]
+        await pilot.press("right_square_bracket")
+        assert main.task_pane.shown is main.task_pane.batches[1]
+        # the first batch's password was dropped when the second one started
+        assert main.task_pane.batches[0].creds is None
+        await pilot.press("q")
+
+
+def test_run_loads_profiles_and_reports_a_broken_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tui.ui.app as appmod
+
+    seen: list[GuestnetApp] = []
+
+    def fake_run(self: GuestnetApp, *a: Any, **k: Any) -> int:
+        seen.append(self)
+        return 0
+
+    monkeypatch.setattr(appmod.GuestnetApp, "run", fake_run)
+    bad = tmp_path / "profiles.yaml"
+    bad.write_text("profiles:\n  lab: [\n", encoding="utf-8")
+    assert appmod.run(bad, "lab") == 0
+    assert seen[-1].profiles == {} and seen[-1].initial_profile == "lab"
+    assert seen[-1].profiles_problem is not None and str(bad) in seen[-1].profiles_problem
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "profiles:\n  lab:\n    host: vc.example.test\n    username: admin\n    password_env: X\n",
+        encoding="utf-8",
+    )
+    assert appmod.run(good, None) == 0
+    assert list(seen[-1].profiles) == ["lab"] and seen[-1].profiles_problem is None
