@@ -124,7 +124,8 @@ def test_example_file_loads_and_documents_every_key() -> None:
 
     example = REPO / "profiles.example.yaml"
     ps = load_profiles(example, env={})
-    assert set(ps) == {"lab", "prod"}
+    assert set(ps) == {"lab", "staging", "prod"}
+    assert ps["staging"].guest_username == "root"  # from the x-common anchor
     text = example.read_text()
     for key in PROFILE_KEYS:
         assert f"{key}:" in text, key
@@ -329,3 +330,22 @@ def test_profile_is_frozen(tmp_path: Path) -> None:
     assert isinstance(p, Profile)
     with pytest.raises(AttributeError):
         p.host = "b"  # type: ignore[misc]
+
+
+def test_shared_settings_with_anchors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "x-common: &common\n  username: admin\n  password_env: PW\n  concurrency: 4\n"
+        "profiles:\n  a:\n    <<: *common\n    host: vc-a\n"
+        "  b:\n    <<: *common\n    host: vc-b\n    concurrency: 2\n",
+    )
+    ps = load_profiles(path, env={})
+    assert (ps["a"].username, ps["a"].concurrency, ps["a"].line) == ("admin", 4, 6)
+    assert (ps["b"].host, ps["b"].concurrency, ps["b"].password_source.env) == ("vc-b", 2, "PW")
+    path.write_text("settings:\n  a: 1\nprofiles: {}\n")
+    with pytest.raises(ProfileError) as info:
+        load_profiles(path, env={})
+    assert str(info.value) == (
+        f"{path}:1: unknown top-level key 'settings' (expected 'profiles', or 'x-…' for shared "
+        "anchors)"
+    )

@@ -560,10 +560,16 @@ def load_file(path: Path) -> dict[str, Profile]:
             where=f"{path}:1",
         )
     for key in data:
+        if isinstance(key, str) and key.startswith("x-"):
+            continue  # extension keys hold YAML anchors shared by profiles (<<: *common)
         if key not in TOP_LEVEL_KEYS:
             line = _key_line(data, key)
             close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else " (expected 'profiles')"
+            hint = (
+                f" (did you mean {close[0]!r}?)"
+                if close
+                else " (expected 'profiles', or 'x-…' for shared anchors)"
+            )
             raise ProfileError(f"unknown top-level key {key!r}{hint}", where=f"{path}:{line}")
     node = data.get("profiles")
     if node is None:
