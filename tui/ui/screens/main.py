@@ -89,7 +89,6 @@ class MainScreen(Screen[None]):
         self.loaded = False
         self.status = ""
         self._batch_no = 0
-        self._first_paint: float | None = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -671,9 +670,7 @@ class MainScreen(Screen[None]):
         if row is None:
             self.gapp.notify("No fault shown.", severity="warning")
             return None
-        stamp = self.clock().strftime("%Y%m%dT%H%M%S") if self.clock else "now"
-        if stamp == "now":
-            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        stamp = (self.clock or datetime.now)().strftime("%Y%m%dT%H%M%S")
         path = directory / f"guestnet-fault-{row.vm.name}-{stamp}.json"
         try:
             path.write_text(fault_json(row) + "\n", encoding="utf-8")

@@ -73,6 +73,6 @@ class VMTable(LineTable):
             self.refresh_row(pos)
 
     def refresh_header(self) -> None:
+        """The sort column or direction changed: re-label the header."""
         self._columns = []
-        self.refresh_line(round(self.scroll_offset.y))
         self.refresh()

@@ -1,0 +1,243 @@
+"""The real guestnet app at 10,000 / 50,000 VMs, driven by Textual's headless Pilot.
+
+Where benchmarks/ui_table.py compares table implementations in isolation, this runs the whole
+GuestnetApp (header, filter, VM table, task and fault panes) on an in-memory client:
+
+  first paint   the resync batch is handed over → the main screen is painted (CPU / wall)
+  filter key    each keystroke typed in the real filter Input (p50 / p95, CPU / wall)
+  live update   one VM's IP changes on the stream → the row is repainted (median, CPU / wall)
+  task events   a 300-VM batch: every TaskEvent applied and painted (CPU per event)
+
+Pilot's press()/pause() wait for idle on timers, so wall times include tens of ms of waiting
+(`noop` in ui_table.py measures that floor); CPU time is the work the app did.
+
+Run:  .venv/bin/python benchmarks/ui_app.py [--vms 10000 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from tui.config.profiles import PasswordSource, Profile
+from tui.ui.app import GuestnetApp
+from tui.ui.screens.main import MainScreen
+from tui.vsphere.models import (
+    VM,
+    About,
+    ConnectSpec,
+    GuestCredentials,
+    TaskEvent,
+    VMBatch,
+    VMChange,
+)
+
+FILTER = "team-b/clone-12"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_vms(n: int) -> list[VM]:
+    out = []
+    for i in range(n):
+        folder = f"/DC1/vm/team-{'abcdefgh'[i % 8]}/{('prod', 'dev', 'staging')[i % 3]}"
+        name = f"clone-{i:05d}"
+        out.append(
+            VM(
+                moid=f"vm-{1000 + i}",
+                name=name,
+                path=f"{folder}/{name}",
+                folder=folder,
+                power_state="poweredOn",
+                connection_state="connected",
+                tools_running_status="guestToolsRunning",
+                guest_operations_ready=True,
+                ip_address=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                host_name=f"{name}.example.test",
+            )
+        )
+    return out
+
+
+class Run:
+    def __init__(self, vms: Sequence[VM]) -> None:
+        self.vms = list(vms)
+
+    async def __aenter__(self) -> Run:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def cancel(self, vm_moid: str) -> bool:
+        return False
+
+    async def cancel_queued(self) -> int:
+        return 0
+
+    def __aiter__(self) -> AsyncIterator[TaskEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[TaskEvent]:
+        for state in ("pending", "queued", "running", "succeeded"):
+            for i, vm in enumerate(self.vms):
+                yield TaskEvent(
+                    vm.moid,
+                    vm.name,
+                    state,
+                    task=f"task-{i}",
+                    progress=50,
+                    queue_time=T0,  # type: ignore[arg-type]
+                    start_time=T0 if state in ("running", "succeeded") else None,
+                    complete_time=T0 if state == "succeeded" else None,
+                )
+            await asyncio.sleep(0)
+
+
+class Client:
+    about = About("VMware vCenter Server", "VMware vCenter Server 8.0.3", "8.0.3", "1", "8.0.3.0")
+    release = "8.0.3.0"
+    host = "vc.example.test"
+    port = 443
+    tls_mode = "pinned"
+    thumbprint_sha256 = None
+    username = "admin"
+
+    def __init__(self, vms: list[VM]) -> None:
+        self.vms = vms
+        self.queue: asyncio.Queue[VMBatch] = asyncio.Queue()
+        self.resync_at = 0.0
+        self.resync_cpu = 0.0
+        self.go = asyncio.Event()  # the data "arrives" when the benchmark says so
+
+    async def watch_vms(
+        self, root: str | None = None, on_status: Callable[[str], None] | None = None
+    ) -> AsyncIterator[VMBatch]:
+        batch = VMBatch(tuple(VMChange("enter", vm.moid, vm) for vm in self.vms), resync=True)
+        await self.go.wait()
+        self.resync_at = time.perf_counter()
+        self.resync_cpu = time.process_time()
+        yield batch
+        while True:
+            yield await self.queue.get()
+
+    def start_guest_network(
+        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8
+    ) -> Run:
+        return Run(vms)
+
+    async def abort_customization(
+        self, vm_moid: str, creds: GuestCredentials | None = None
+    ) -> TaskEvent:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+async def bench(n: int) -> dict[str, float]:
+    vms = make_vms(n)
+    client = Client(vms)
+
+    async def connect(spec: ConnectSpec) -> Client:
+        return client
+
+    app = GuestnetApp(
+        profiles={
+            "b": Profile("b", "vc.example.test", "admin", PasswordSource(kind="env", env="X"))
+        },
+        initial_profile="b",
+        connector=connect,
+        remember_theme=False,
+        audit=lambda **_: None,
+        env={"X": "x"},
+    )
+    out: dict[str, float] = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        while not isinstance(app.screen, MainScreen):  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        await pilot.pause()  # the empty main screen is up; now the inventory arrives
+        client.go.set()
+        while not app.screen.loaded:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        await pilot.pause()
+        out["first_paint"] = time.perf_counter() - client.resync_at
+        out["first_paint_cpu"] = time.process_time() - client.resync_cpu
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await pilot.press("slash")
+        wall: list[float] = []
+        cpu: list[float] = []
+        for key in [*FILTER, *["backspace"] * len(FILTER)]:
+            c0, t0 = time.process_time(), time.perf_counter()
+            await pilot.press(key)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        for name, xs in (("filter", wall), ("filter_cpu", cpu)):
+            xs.sort()
+            out[f"{name}_p50"] = statistics.median(xs)
+            out[f"{name}_p95"] = xs[int(len(xs) * 0.95) - 1]
+        await pilot.press("enter")
+        ups: list[float] = []
+        ups_cpu: list[float] = []
+        for k in range(20):
+            vm = client.vms[k]
+            new = replace(vm, ip_address=f"192.168.0.{k}")
+            c0, t0 = time.process_time(), time.perf_counter()
+            client.queue.put_nowait(
+                VMBatch((VMChange("modify", vm.moid, new, frozenset({"ip_address"})),))
+            )
+            while main.store.vms[vm.moid].ip_address != new.ip_address:  # noqa: ASYNC110
+                await asyncio.sleep(0)
+            await pilot.pause()
+            ups.append(time.perf_counter() - t0)
+            ups_cpu.append(time.process_time() - c0)
+        out["update"] = statistics.median(ups)
+        out["update_cpu"] = statistics.median(ups_cpu)
+        # a 300-VM batch: 1,200 task events
+        batch_vms = client.vms[:300]
+        c0 = time.process_time()
+        main._launch(batch_vms, [], GuestCredentials("root", _secret()), None)
+        b = main.task_pane.latest
+        assert b is not None
+        while not b.finished:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+        await pilot.pause()
+        out["task_event_cpu"] = (time.process_time() - c0) / (len(batch_vms) * 4)
+        await pilot.press("q")
+    return out
+
+
+def _secret() -> Any:
+    from tui.vsphere.secret import Secret
+
+    return Secret("x")
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--vms", type=int, nargs="+", default=[10_000, 50_000])
+    args = ap.parse_args()
+    print("milliseconds, cpu / wall")
+    print(
+        f"{'VMs':>7} | {'first paint':>15} | {'filter p50':>15} | {'filter p95':>15} | "
+        f"{'live update':>15} | {'per task event':>14}"
+    )
+    for n in args.vms:
+        r = {k: v * 1000 for k, v in (await bench(n)).items()}
+        print(
+            f"{n:>7} | {r['first_paint_cpu']:6.1f} / {r['first_paint']:6.1f} | "
+            f"{r['filter_cpu_p50']:6.1f} / {r['filter_p50']:6.1f} | "
+            f"{r['filter_cpu_p95']:6.1f} / {r['filter_p95']:6.1f} | "
+            f"{r['update_cpu']:6.1f} / {r['update']:6.1f} | {r['task_event_cpu']:10.3f} cpu",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
