@@ -379,3 +379,27 @@ async def test_filter_glob_and_ctrl_a(sim: SimServer, size: tuple[int, int]) -> 
         await pilot.press("u")
         assert not main.store.marks
         await pilot.press("q")
+
+
+def test_demo_screenshot_session_runs_end_to_end(tmp_path: Any) -> None:
+    """``guestnet demo`` wiring: in-process simulator, DEMO header, scripted session, SVG."""
+    from tui.ui.demo import main
+
+    out = tmp_path / "shot.svg"
+    assert main(["--vms", "60", "--task-seconds", "0.2", "--screenshot", str(out)]) == 0
+    svg = out.read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "DEMO" in svg and "succeeded" in svg
+
+
+async def test_demo_app_header_and_logout(sim: SimServer) -> None:
+    from tui.ui.demo import demo_app
+
+    app = demo_app(sim, remember_theme=False, audit=lambda **_: None, themes_dir=None)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await main_screen(pilot)
+        text = screen_text(app)
+        assert "DEMO" in text.splitlines()[0]
+        assert any("Guest login" in n.message for n in app._notifications)
+        logouts = sim.stats()["logouts"]
+        await pilot.press("q")
+    assert sim.stats()["logouts"] == logouts + 1
