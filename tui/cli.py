@@ -418,7 +418,6 @@ def cmd_profiles_check(ns: argparse.Namespace) -> int:
 
 
 def cmd_profiles_trust(ns: argparse.Namespace) -> int:
-
     from tui.config.profiles import pin_thumbprint
     from tui.vsphere import fetch_thumbprint
 
@@ -710,14 +709,19 @@ def _guest_credentials_source(
     return user, env_password
 
 
-def _audit(**record: Any) -> None:
+def _audit(*, required: bool = True, **record: Any) -> None:
+    """Append to the audit log. Before acting, a failure stops everything (``required``); after
+    the action it is only a warning, so the results still reach the user."""
     from tui.config.audit import AuditLog
 
     log = AuditLog()
     try:
         log.record(**record)
     except OSError as exc:
-        _fail(f"cannot write the audit log {log.path}: {exc.strerror}")
+        message = f"cannot write the audit log {log.path}: {exc.strerror}"
+        if required:
+            _fail(message)
+        _err(f"warning: {message}")
 
 
 def cmd_start_network(ns: argparse.Namespace) -> int:
@@ -847,6 +851,7 @@ class _StartNetwork:
 
         if not runnable:
             _audit(
+                required=False,
                 action="start-network",
                 profile=profile.name,
                 host=client.host,
@@ -876,6 +881,7 @@ class _StartNetwork:
         loop = asyncio.get_running_loop()
         consumer: asyncio.Task[None]
         cancelled_tasks: list[str] = []
+        cancel_targets: list[str] = []  # VMs not final when Ctrl-C came
         background: list[asyncio.Task[None]] = []
         error: BaseException | None = None
 
@@ -894,6 +900,7 @@ class _StartNetwork:
             progress.note(
                 "interrupted: cancelling queued and cancellable tasks (Ctrl-C again to stop)"
             )
+            cancel_targets.extend(m for m in by_moid if m not in self.printed)
             try:
                 await run.cancel_queued()
             except Exception as exc:  # the run still reports what it can
@@ -950,16 +957,18 @@ class _StartNetwork:
         )
         if interrupted:
             _audit(
+                required=False,
                 action="cancel",
                 profile=profile.name,
                 host=client.host,
                 vc_user=client.username,
-                vms=[(by_moid[m].name, m) for m in by_moid if self.events.get(m) is not None],
+                vms=[(by_moid[m].name, m) for m in cancel_targets],
                 tasks=cancelled_tasks,
                 outcome="requested",
                 reason="Ctrl-C",
             )
         _audit(
+            required=False,
             action="start-network",
             profile=profile.name,
             host=client.host,

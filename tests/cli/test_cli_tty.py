@@ -73,6 +73,7 @@ def test_ctrl_c_cancels_reports_logs_out_exit_130(cli: CLI, slow_vc: SimServer) 
     records = [json.loads(x) for x in cli.audit_file.read_text().splitlines()]
     assert [r["action"] for r in records] == ["start-network", "cancel", "start-network"]
     assert sorted(records[1]["tasks"]) == sorted(tasks)
+    assert sorted(v["name"] for v in records[1]["vms"]) == ["web-01", "web-02", "web-03"]
     assert records[2]["outcome"] == "interrupted"
     live = slow_vc.stats()["live"]
     assert (live["sessions"], live["running_tasks"], live["filters"]) == (0, 0, 0), live
@@ -158,10 +159,21 @@ def test_terminal_prompts_without_echo(cli: CLI) -> None:
         assert term.finish() == 1
         assert b"nothing started" in term.transcript
         assert len(server.tasks()) == tasks_before
+        declined = term.transcript
+        # Ctrl-C at the guest password prompt: exit 130 at once, logged out, nothing started
+        term = Terminal(cli, "start-network", "--vm", "web-02", env=cli.env)
+        term.expect(b"vCenter password for ")
+        term.send(VC_PASSWORD)
+        term.expect(b"Guest password for root: ")
+        os.write(term.master, b"\x03")
+        assert term.finish() == 130, term.transcript
+        assert term.transcript.rstrip().endswith(b"guestnet: interrupted")
+        assert len(server.tasks()) == tasks_before
+        assert server.stats()["live"]["sessions"] == 0
     finally:
         server.stop()
     for needle in (VC_PASSWORD, GUEST_PASSWORD):  # typed, but never echoed
-        assert needle.encode() not in first + term.transcript
+        assert needle.encode() not in first + declined + term.transcript
 
 
 def test_ctrl_c_before_the_run_logs_out_exit_130(cli: CLI) -> None:

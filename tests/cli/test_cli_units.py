@@ -255,3 +255,30 @@ def test_long_plan_is_shortened(
     assert lines[22] == "  skip   off-00  (power state is poweredOff)"
     assert lines[42] == "  skip   … and 2 more (see the results)"
     assert len(out.splitlines()) == 47
+
+
+def test_audit_failure_after_the_run_only_warns(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.config.audit import AuditLog
+
+    real = AuditLog.record
+    calls: list[str] = []
+
+    def flaky(self: AuditLog, **record: Any) -> dict[str, Any]:
+        calls.append(record["outcome"])
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real(self, **record)
+
+    monkeypatch.setattr(AuditLog, "record", flaky)
+    use_client(monkeypatch, FakeClient(FakeRun([ev("succeeded", task="task-1")], None)))
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert calls == ["started", "succeeded"]
+    assert out.splitlines()[1].split()[:2] == ["web-01", "succeeded"]
+    assert err.splitlines()[-1] == (
+        f"guestnet: warning: cannot write the audit log {paths.audit_file()}: "
+        "No space left on device"
+    )
