@@ -200,3 +200,24 @@ def test_ctrl_c_before_the_run_logs_out_exit_130(cli: CLI) -> None:
         assert server.tasks() == []
     finally:
         server.stop()
+
+
+def test_trust_asks_on_the_terminal(cli: CLI) -> None:
+    server = start_sim()
+    try:
+        path = cli.write_profiles(profile_text(server, tls="system"))
+        before = path.read_text()
+        term = Terminal(cli, "profiles", "trust", "sim", env=cli.env)
+        term.expect(f"Pin this SHA-256 into profile 'sim' ({path})? [y/N] ".encode())
+        assert server.thumbprint_sha256.encode() in term.transcript
+        term.send("n")
+        assert term.finish() == 1
+        assert b"guestnet: not pinned" in term.transcript
+        assert path.read_text() == before
+        term = Terminal(cli, "profiles", "trust", "sim", env=cli.env)
+        term.expect(b"[y/N] ")
+        term.send("yes")
+        assert term.finish() == 0
+        assert f"thumbprint: {server.thumbprint_sha256}".encode() in path.read_bytes()
+    finally:
+        server.stop()
