@@ -206,7 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the VMs under the profile's root (or the whole inventory).",
     )
     lp.add_argument(
-        "--profile", metavar="NAME", help="profile (default: the only one, or govc-env)"
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="profile (default: $GUESTNET_PROFILE, the only one, or govc-env)",
     )
     lp.add_argument(
         "--filter",
@@ -229,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
         "login error, 130 interrupted (cancellable tasks are cancelled).",
     )
     sp.add_argument(
-        "--profile", metavar="NAME", help="profile (default: the only one, or govc-env)"
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="profile (default: $GUESTNET_PROFILE, the only one, or govc-env)",
     )
     sel = sp.add_mutually_exclusive_group(required=True)
     sel.add_argument(

@@ -282,3 +282,13 @@ def test_audit_failure_after_the_run_only_warns(
         f"guestnet: warning: cannot write the audit log {paths.audit_file()}: "
         "No space left on device"
     )
+
+
+def test_profile_option_before_or_after_the_command() -> None:
+    parser = cli_module.build_parser()
+    assert parser.parse_args(["--profile", "a", "list"]).profile == "a"
+    assert parser.parse_args(["list", "--profile", "b"]).profile == "b"
+    assert parser.parse_args(["start-network", "--vm", "x"]).profile is None
+    assert parser.parse_args(["--config", "f", "start-network", "--vm", "x"]).config == "f"
+    assert parser.parse_args(["start-network", "--config", "g", "--vm", "x"]).config == "g"
+    assert not hasattr(parser.parse_args(["list"]), "config")
