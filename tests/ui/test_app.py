@@ -441,3 +441,12 @@ def test_run_loads_profiles_and_reports_a_broken_file(
     )
     assert appmod.run(good, None) == 0
     assert list(seen[-1].profiles) == ["lab"] and seen[-1].profiles_problem is None
+
+
+async def test_a_click_selects_a_row() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.click("#vm-table", offset=(5, 4))  # header is line 0: row index 3
+        assert main.vm_table.cursor == 3
+        await pilot.press("q")

@@ -14,6 +14,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
+from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -199,6 +200,12 @@ class LineTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, self.row_count() + 1)
         self._columns = []
         self._scroll_cursor_into_view()
+
+    def on_click(self, event: Click) -> None:
+        """The mouse is optional, but a click on a row selects it."""
+        offset = event.get_content_offset(self)
+        if offset is not None and offset.y >= 1:
+            self.cursor = round(self.scroll_offset.y) + offset.y - 1
 
     def on_focus(self) -> None:
         self.refresh_row(self.cursor)
