@@ -37,6 +37,7 @@ async def one_run(client: Client, vms: list, creds: GuestCredentials, conc: int,
     counts.clear()
     before = client.request_count
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     last_start = t0
     finals: Counter[str] = Counter()
     run = client.start_guest_network(vms, creds, concurrency=conc)
@@ -48,6 +49,7 @@ async def one_run(client: Client, vms: list, creds: GuestCredentials, conc: int,
     wall = time.perf_counter() - t0
     return {
         "wall_s": wall,
+        "client_cpu_s": time.process_time() - cpu0,
         "dispatch_s": last_start - t0,
         "requests": client.request_count - before,
         "per_method": dict(counts),

@@ -365,7 +365,7 @@ async def test_watch_truncated_initial_sync_is_one_resync_batch_and_cleans_up() 
         mod.changed == frozenset({"power_state"}) and mod.vm and mod.vm.power_state == "poweredOff"
     )
     assert ("leave", "vm-1") in kinds
-    assert versions == ["", "1", "2", "2"]
+    assert versions[:4] == ["", "1", "2", "2"]  # (the loop may already be polling again)
     await w.aclose()
     tail = vc.calls[-3:]
     assert tail == ["DestroyPropertyFilter", "DestroyPropertyCollector", "DestroyView"]

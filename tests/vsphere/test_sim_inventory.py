@@ -183,3 +183,38 @@ async def test_cancelled_consumer_and_close_release_server_objects(sim_factory, 
         "sessions": 0,
         "pending_waits": 0,
     }
+
+
+async def test_close_while_a_consumer_waits_ends_its_iteration(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=5)
+    c = await connect(sim, wire)
+    w = c.watch_vms(max_wait=30)
+    batches: list[VMBatch] = []
+
+    async def consume() -> None:
+        async for b in w:
+            batches.append(b)
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.5)
+    await c.close()  # from another task, while consume() waits for the next batch
+    async with asyncio.timeout(5):
+        await task  # ended by StopAsyncIteration, not an exception
+    assert len(batches) == 1 and batches[0].resync
+    assert [m for m in wire.members() if m.startswith(("Cancel", "Destroy", "Logout"))] == [
+        "CancelWaitForUpdates",
+        "DestroyPropertyFilter",
+        "DestroyPropertyCollector",
+        "DestroyView",
+        "Logout",
+    ]
+    assert sim.stats()["live"]["sessions"] == 0
+
+
+async def test_watch_error_reaches_the_consumer(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=5)
+    c = await connect(sim, wire)
+    with pytest.raises(InventoryPathError, match="inventory path not found: /nope"):
+        async for _ in c.watch_vms("/nope"):
+            pass
+    await c.close()

@@ -138,13 +138,20 @@ def inventory_prop_sets() -> list[tuple[str, Iterable[str]]]:
 
 
 async def create_view(
-    t: Transport, view_manager: str, container: str, types: Iterable[str], container_type: str
+    t: Transport,
+    view_manager: str,
+    container: str,
+    types: Iterable[str],
+    container_type: str,
+    scope: int,
 ) -> str:
     ref = await t.invoke(
         "ViewManager",
         view_manager,
         "CreateContainerView",
         {"container": mor(container_type, container), "type": list(types), "recursive": True},
+        auth="raise",
+        scope=scope,
     )
     return str(ref["value"])
 
@@ -154,7 +161,7 @@ async def destroy_view(t: Transport, view_moid: str) -> None:
 
 
 async def retrieve_pages(
-    t: Transport, collector: str, spec: Mapping[str, Any], max_objects: int
+    t: Transport, collector: str, spec: Mapping[str, Any], max_objects: int, scope: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """RetrievePropertiesEx + ContinueRetrievePropertiesEx; yields each page's ObjectContents.
 
@@ -167,6 +174,7 @@ async def retrieve_pages(
         "RetrievePropertiesEx",
         {"specSet": [spec], "options": {"_typeName": "RetrieveOptions", "maxObjects": max_objects}},
         auth="raise",
+        scope=scope,
     )
     token: str | None = None
     try:
@@ -181,6 +189,7 @@ async def retrieve_pages(
                 "ContinueRetrievePropertiesEx",
                 {"token": token},
                 auth="raise",
+                scope=scope,
             )
             token = None
     finally:
@@ -284,14 +293,14 @@ def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
 
 
 async def load_folders(
-    t: Transport, view_manager: str, collector: str, root: str, max_objects: int
+    t: Transport, view_manager: str, collector: str, root: str, max_objects: int, scope: int
 ) -> FolderMap:
     """One retrieval of every Folder/Datacenter name + parent (for paths and root resolution)."""
     folders = FolderMap(root=root)
-    view = await create_view(t, view_manager, root, CONTAINER_TYPES, "Folder")
+    view = await create_view(t, view_manager, root, CONTAINER_TYPES, "Folder", scope)
     try:
         spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
-        async for page in retrieve_pages(t, collector, spec, max_objects):
+        async for page in retrieve_pages(t, collector, spec, max_objects, scope):
             for oc in page:
                 d = props_of(oc)
                 obj = oc["obj"]
@@ -319,11 +328,12 @@ async def resolve_root(
     root_folder: str,
     root: str | None,
     max_objects: int,
+    scope: int,
 ) -> tuple[str, str, FolderMap]:
     """(container moid, container type, folder map prefilled with its ancestors)."""
     if root is None or normalize_path(root) == "":
         return root_folder, "Folder", FolderMap(root=root_folder)
-    folders = await load_folders(t, view_manager, collector, root_folder, max_objects)
+    folders = await load_folders(t, view_manager, collector, root_folder, max_objects, scope)
     moid = folders.find(root)
     return moid, container_type(folders, moid), folders
 
@@ -336,16 +346,17 @@ async def list_vms(
     root: str | None = None,
     max_objects: int = DEFAULT_MAX_OBJECTS,
 ) -> list[VM]:
+    scope = t.session_gen  # a renewed session mid-way raises SessionRenewed: list again
     container, ctype, folders = await resolve_root(
-        t, view_manager, collector, root_folder, root, max_objects
+        t, view_manager, collector, root_folder, root, max_objects, scope
     )
     view = await create_view(
-        t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype
+        t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype, scope
     )
     raw_vms: list[tuple[str, tuple[Any, ...]]] = []
     try:
         spec = view_spec(view, inventory_prop_sets())
-        async for page in retrieve_pages(t, collector, spec, max_objects):
+        async for page in retrieve_pages(t, collector, spec, max_objects, scope):
             for oc in page:
                 obj = oc["obj"]
                 if obj["type"] == "VirtualMachine":

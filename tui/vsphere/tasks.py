@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from tui.vsphere.errors import (
 )
 from tui.vsphere.models import VM, Fault, GuestCredentials, TaskEvent, TaskState
 from tui.vsphere.transport import SessionRenewed, Transport
-from tui.vsphere.updates import apply_changes
+from tui.vsphere.updates import _pace, apply_changes
 from tui.vsphere.wire import decode_fault, mor, parse_time
 
 if TYPE_CHECKING:
@@ -138,6 +139,7 @@ class TaskTracker:
         self._unfiltered: list[str] = []
         self._wake = asyncio.Event()
         self.collector: str | None = None
+        self.scope = t.session_gen  # session generation of the collector and its filters
         self.filters: list[str] = []
         self._waiting = False
         self.waits = 0
@@ -202,6 +204,7 @@ class TaskTracker:
             wait = self.dispatch_poll if self.dispatching else self.max_wait
             assert self.collector is not None
             self._waiting = True
+            asked = time.monotonic()
             us = await self.t.invoke(
                 "PropertyCollector",
                 self.collector,
@@ -212,10 +215,12 @@ class TaskTracker:
                 },
                 auth="raise",
                 timeout_s=wait + self.t.timeout,
+                scope=self.scope,
             )
             self._waiting = False
             self.waits += 1
             if us is None:
+                await _pace(asked, wait)
                 continue
             version = str(us.get("version", version))
             for fu in us.get("filterSet") or ():
@@ -232,8 +237,13 @@ class TaskTracker:
 
     async def _add_filter(self) -> None:
         if self.collector is None:
+            self.scope = self.t.session_gen
             ref = await self.t.invoke(
-                "PropertyCollector", self.root_collector, "CreatePropertyCollector", auth="raise"
+                "PropertyCollector",
+                self.root_collector,
+                "CreatePropertyCollector",
+                auth="raise",
+                scope=self.scope,
             )
             self.collector = str(ref["value"])
         batch, self._unfiltered = self._unfiltered, []
@@ -244,6 +254,7 @@ class TaskTracker:
                 "CreateFilter",
                 {"spec": _task_filter_spec(batch), "partialUpdates": False},
                 auth="raise",
+                scope=self.scope,
             )
         except BaseException:
             self._unfiltered = batch + self._unfiltered

@@ -120,10 +120,16 @@ class Transport:
         *,
         auth: AuthMode = "retry",
         timeout_s: float | None = None,
+        scope: int | None = None,
     ) -> Any:
-        """POST a vim25 method; returns the decoded JSON result (None for void)."""
+        """POST a vim25 method; returns the decoded JSON result (None for void).
+
+        ``scope``: the session generation that created the session-scoped objects the call
+        uses (views, collectors, filters); if the session has been renewed since, the call
+        raises SessionRenewed (without a request, or when its answer comes back).
+        """
         path = self.prefix + method_path(mo_type, moid, method)
-        return await self.call("POST", path, body, auth=auth, timeout_s=timeout_s)
+        return await self.call("POST", path, body, auth=auth, timeout_s=timeout_s, scope=scope)
 
     async def get_property(
         self, mo_type: str, moid: str, prop: str, *, auth: AuthMode = "retry"
@@ -139,11 +145,17 @@ class Transport:
         *,
         auth: AuthMode = "retry",
         timeout_s: float | None = None,
+        scope: int | None = None,
     ) -> Any:
+        if scope is not None and scope != self.session_gen:
+            # the session-scoped objects this call refers to died with an earlier session
+            raise SessionRenewed(f"{method} {path}")
         gen = self.session_gen
         try:
             return await self.send(method, path, body, timeout_s=timeout_s)
         except VimFault as e:
+            if scope is not None and scope != self.session_gen:
+                raise SessionRenewed(f"{method} {path}") from None
             if e.type_name != "NotAuthenticated" or auth == "none" or self.relogin is None:
                 raise
         await self.renew_session(gen)

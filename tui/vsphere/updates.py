@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -87,18 +88,24 @@ class _Watch:
         self.collector: str | None = None
         self.filter: str | None = None
         self.waiting = False
+        self.scope = t.session_gen
         self.dead = False  # objects died with their session: nothing to clean up on the server
 
     async def setup(self, root: str | None) -> tuple[FolderMap, str]:
         c = self.client
+        scope = self.scope = self.t.session_gen
         container, ctype, folders = await resolve_root(
-            self.t, c.view_manager, c.property_collector, c.root_folder, root, c.max_objects
+            self.t, c.view_manager, c.property_collector, c.root_folder, root, c.max_objects, scope
         )
         self.view = await create_view(
-            self.t, c.view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype
+            self.t, c.view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype, scope
         )
         ref = await self.t.invoke(
-            "PropertyCollector", c.property_collector, "CreatePropertyCollector", auth="raise"
+            "PropertyCollector",
+            c.property_collector,
+            "CreatePropertyCollector",
+            auth="raise",
+            scope=scope,
         )
         self.collector = str(ref["value"])
         ref = await self.t.invoke(
@@ -107,6 +114,7 @@ class _Watch:
             "CreateFilter",
             {"spec": view_spec(self.view, inventory_prop_sets()), "partialUpdates": False},
             auth="raise",
+            scope=scope,
         )
         self.filter = str(ref["value"])
         return folders, container
@@ -124,6 +132,7 @@ class _Watch:
             },
             auth="raise",
             timeout_s=max_wait + self.t.timeout,
+            scope=self.scope,
         )
         self.waiting = False  # left True when the long-poll was interrupted: teardown cancels it
         return result
@@ -180,8 +189,10 @@ async def watch_vms(
             version = ""
             first = True
             while True:
+                asked = time.monotonic()
                 us = await w.wait(version, max_wait)
                 if us is None:
+                    await _pace(asked, max_wait)
                     continue
                 version = str(us.get("version", version))
                 folder_touched = False
@@ -268,35 +279,67 @@ async def watch_vms(
 ALL_VM_FIELDS = frozenset(VM.__dataclass_fields__)
 
 
+async def _pace(asked: float, max_wait: float) -> None:
+    """After an empty long-poll answer: if it came back much sooner than ``maxWaitSeconds``
+    (a server or proxy that does not hold the request), wait a second instead of spinning."""
+    if time.monotonic() - asked < min(1.0, max_wait / 2):
+        await asyncio.sleep(1.0)
+
+
 class VMWatch:
-    """Async iterator of VMBatch returned by ``Client.watch_vms``; ``aclose()`` stops it."""
+    """Async iterator of VMBatch returned by ``Client.watch_vms``; ``aclose()`` stops it.
+
+    The long-poll loop runs in its own task feeding a small queue, so ``aclose()`` (or
+    ``Client.close()``) can stop it from anywhere — also while another task is waiting for the
+    next batch, which then ends with StopAsyncIteration. Stopping cancels the pending
+    WaitForUpdatesEx on the server and destroys the filter, collector and view.
+    """
 
     def __init__(self, client: Client, gen: AsyncGenerator[VMBatch, None]) -> None:
         self._client = client
         self._gen = gen
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=8)
+        self._pump_task: asyncio.Task[None] | None = None
         self._closed = False
 
     def __aiter__(self) -> VMWatch:
         return self
 
     async def __anext__(self) -> VMBatch:
-        if self._closed:
+        if self._closed and self._queue.empty():
             raise StopAsyncIteration
+        if self._pump_task is None:
+            self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+        kind, value = await self._queue.get()
+        if kind == "batch":
+            return value
+        self._closed = True
+        self._queue.put_nowait((kind, value))  # later calls see the same end
+        if kind == "error":
+            raise value
+        raise StopAsyncIteration
+
+    async def _pump(self) -> None:
         try:
-            return await self._gen.__anext__()
-        except BaseException:
-            self._finish()
+            async for batch in self._gen:
+                await self._queue.put(("batch", batch))
+        except asyncio.CancelledError:
             raise
+        except Exception as e:  # delivered to the consumer
+            await self._queue.put(("error", e))
+        finally:
+            await self._gen.aclose()
+            self._client._forget(self)
 
     async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
+        if self._pump_task is None:
+            self._closed = True
             await self._gen.aclose()
-        finally:
-            self._finish()
-
-    def _finish(self) -> None:
+            self._client._forget(self)
+        elif not self._pump_task.done():
+            self._pump_task.cancel()
+            await asyncio.gather(self._pump_task, return_exceptions=True)
         self._closed = True
-        self._client._forget(self)
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(("end", None))
