@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.ui.fakes import (
     FakeClient,
@@ -450,3 +451,74 @@ async def test_a_click_selects_a_row() -> None:
         await pilot.click("#vm-table", offset=(5, 4))  # header is line 0: row index 3
         assert main.vm_table.cursor == 3
         await pilot.press("q")
+
+
+async def test_insecure_tls_is_loud_in_the_header() -> None:
+    app, _, _ = _app(FakeClient(make_vms(3), tls_mode="insecure"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await main_screen(pilot)
+        assert "TLS INSECURE" in screen_text(app).splitlines()[0]
+        await pilot.press("q")
+
+
+async def test_start_modal_focus_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    prof = make_profile(guest_username=None)
+    app, _, _ = _app(profiles={"lab": prof})
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="modal")
+        assert app.focused is not None and app.focused.id == "username"  # nothing prefilled
+        await pilot.press("tab", "enter")  # empty username, empty password
+        assert "A guest username is required." in screen_text(app)
+        await pilot.press(*"root", "enter")  # Enter in username moves to the password
+        assert app.focused is not None and app.focused.id == "guest-password"
+        await pilot.press("enter")
+        assert "A guest password is required." in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="cancelled")
+        assert main.task_pane.latest is None
+        monkeypatch.setenv("GOVC_GUEST_LOGIN", "admin:from-env")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="modal")
+        modal = app.screen
+        assert modal.query_one("#username", Input).value == "admin"
+        assert app.focused is not None and app.focused.id == "guest-password"
+        assert modal.query_one("#guest-password", Input).value == ""  # never prefilled
+        await pilot.press("escape")
+        await pilot.press("q")
+
+
+async def test_every_vm_skipped_needs_include_anyway() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await main_screen(pilot)
+        main.vm_table.cursor = main.store.position("vm-105") or 0  # clone-005 is powered off
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="modal")
+        await pilot.press(*GUEST_PW, "enter")
+        assert "Every VM would be skipped" in screen_text(app)
+        await pilot.press("escape", "q")
+
+
+async def test_an_unexpected_worker_error_is_a_notification() -> None:
+    class Broken(FakeClient):
+        async def abort_customization(self, vm_moid: str, creds: Any = None) -> Any:
+            raise RuntimeError("bug in a lower layer")
+
+    app, _, _ = _app(Broken(make_vms(3)))
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=1)
+        main.vm_table.focus()
+        await pilot.press("home", "A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any("bug in a lower layer" in n.message for n in app._notifications),
+            what="the error as a notification",
+        )
+        assert app.is_running and isinstance(app.screen, MainScreen)
+        await pilot.press("q")
+    assert app.return_code == 0

@@ -403,3 +403,34 @@ async def test_demo_app_header_and_logout(sim: SimServer) -> None:
         logouts = sim.stats()["logouts"]
         await pilot.press("q")
     assert sim.stats()["logouts"] == logouts + 1
+
+
+async def test_server_restart_is_a_banner_then_the_table_resyncs(sim: SimServer) -> None:
+    import asyncio
+
+    app, _ = make_app(sim, initial_profile="sim")
+    statuses: list[str] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await main_screen(pilot)
+        original = main._on_status
+
+        def spy(text: str) -> None:
+            statuses.append(text)
+            original(text)
+
+        main._on_status = spy  # type: ignore[method-assign]
+        main.start_watch()  # a fresh watch that reports to the spy
+        await pilot.pause(0.2)
+        await asyncio.to_thread(sim.restart, 1.0)
+        m = _moids(main, ["db-02"])[0]
+        sim.set_ip("db-02", "10.7.7.7")
+        await wait_for(
+            pilot,
+            lambda: main.store.vms[m].ip_address == "10.7.7.7",
+            within=30,
+            what="the table after the restart",
+        )
+        assert statuses, "the client reported nothing while the server was down"
+        assert main.status == ""  # the banner is gone after the re-sync
+        await pilot.press("q")
+    assert app.return_code == 0
