@@ -233,3 +233,32 @@ async def test_password_never_in_logs_events_or_errors(sim_factory, caplog) -> N
         assert not any(secret in t for t in texts)
     assert any(e.fault and e.fault.type_name == "InvalidGuestLogin" for e in events)
     await c.close()
+
+
+async def test_server_restart_mid_run(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=40, task_seconds=1.5, latency_ms=40)
+    c = await connect(sim, wire)
+    vms = await ok_vms(sim, c, 16)
+    status: list[str] = []
+    run = c.start_guest_network(
+        vms, guest(sim), concurrency=2, coalesce=0.05, retry_delays=(0.3,), on_status=status.append
+    )
+    events: list[TaskEvent] = []
+    restart: asyncio.Future | None = None
+    async with asyncio.timeout(60):
+        async for ev in run:
+            events.append(ev)
+            if restart is None and ev.state == "running":
+                restart = asyncio.ensure_future(asyncio.to_thread(sim.restart, 0.5))
+        assert restart is not None
+        await restart
+    per = by_vm(events)
+    assert all(evs[-1].state == "succeeded" for evs in per.values()), [
+        evs[-1] for evs in per.values() if evs[-1].state != "succeeded"
+    ]
+    ours = {v.moid for v in vms}
+    starts = Counter(t["vm_moid"] for t in sim.tasks() if t["vm_moid"] in ours)
+    assert set(starts.values()) == {1}  # no VM got a second task
+    assert any("connection lost" in s for s in status)
+    assert any(e.state == "pending" and e.fault is not None for e in events)  # waited, retried
+    await c.close()

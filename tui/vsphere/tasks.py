@@ -563,10 +563,28 @@ class GuestNetworkRun:
             await self._start_one(st)
 
     async def _start_one(self, st: _VMState) -> None:
+        """Create the VM's task: bounded retries for TaskInProgress and lost connections.
+
+        After any answer that leaves open whether a task was created (expired session, timeout,
+        lost connection, proxy error), the VM's recent tasks are checked before calling again.
+        """
         relogins = 0
+        check_first = False
         while not st.final:
+            if check_first:
+                try:
+                    if await self._adopt_running_task(st):
+                        return
+                    check_first = False
+                except TLSVerifyError:
+                    raise
+                except GuestnetError as e:  # still unreachable: wait and look again
+                    if not await self._backoff(st, e):
+                        return
+                    continue
             task: str | None = None
             retry_in: float | None = None
+            lost: GuestnetError | None = None
             renewed = False
             st.in_flight = True
             self._active_starts += 1
@@ -587,17 +605,13 @@ class GuestNetworkRun:
                     self._finish(st, "cancelled", fault=e.fault)
                 elif e.type_name == "TaskInProgress" and st.attempt < self.max_attempts:
                     self._emit(st, "pending", fault=e.fault)
-                    retry_in = self.retry_delays[min(st.attempt - 1, len(self.retry_delays) - 1)]
+                    retry_in = self._delay(st)
                 else:
                     self._finish(st, "failed", fault=e.fault)
-            except RequestTimeout as e:
-                # The call may or may not have created a task: look before giving up.
-                if not await self._adopt_running_task(st):
-                    self._finish(st, "failed", fault=error_fault(e))
             except TLSVerifyError:
                 raise  # fatal for the whole run
-            except TransportError as e:
-                self._finish(st, "failed", fault=error_fault(e))
+            except TransportError as e:  # timeout, lost connection, proxy error page
+                lost = e
             finally:
                 st.in_flight = False
                 self._active_starts -= 1
@@ -607,18 +621,50 @@ class GuestNetworkRun:
             if renewed:
                 # Never replay blindly: the session was renewed, look for a task first.
                 relogins += 1
-                if await self._adopt_running_task(st):
-                    return
                 if relogins > 2:
                     self._finish(
                         st, "failed", fault=Fault("NotAuthenticated", "the session keeps expiring")
                     )
+                    return
+                check_first = True
+                continue
+            if lost is not None:
+                check_first = True
+                if isinstance(lost, RequestTimeout) or st.cancel_requested:
+                    # one look for a task, then report the timeout (no blind second call)
+                    try:
+                        if await self._adopt_running_task(st):
+                            return
+                    except TLSVerifyError:
+                        raise
+                    except GuestnetError as e:
+                        log.info("could not check %s for a task: %s", st.vm.name, e)
+                    self._finish(
+                        st,
+                        "cancelled" if st.cancel_requested else "failed",
+                        fault=error_fault(lost),
+                    )
+                    return
+                if not await self._backoff(st, lost):
                     return
                 continue
             if retry_in is None:
                 return
             await asyncio.sleep(retry_in)
             st.attempt += 1
+
+    def _delay(self, st: _VMState) -> float:
+        return self.retry_delays[min(st.attempt - 1, len(self.retry_delays) - 1)]
+
+    async def _backoff(self, st: _VMState, e: GuestnetError) -> bool:
+        """Wait before another attempt after a transport error; False (VM failed) when out."""
+        if st.attempt >= self.max_attempts:
+            self._finish(st, "failed", fault=error_fault(e))
+            return False
+        self._emit(st, "pending", fault=error_fault(e))
+        await asyncio.sleep(self._delay(st))
+        st.attempt += 1
+        return not st.final
 
     def _register(self, st: _VMState, task: str) -> None:
         st.task = task
