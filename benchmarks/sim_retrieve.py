@@ -21,12 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
-from tui.sim.server import SimServer  # noqa: E402
+from tui.sim.server import SimServer
 
-PATHS = ["name", "runtime.powerState", "runtime.connectionState", "guest.toolsRunningStatus",
-         "guest.ipAddress", "parent"]
+PATHS = [
+    "name",
+    "runtime.powerState",
+    "runtime.connectionState",
+    "guest.toolsRunningStatus",
+    "guest.ipAddress",
+    "parent",
+]
 
 
 def main() -> int:
@@ -42,29 +48,53 @@ def main() -> int:
         ctx = ssl.create_default_context(cafile=sim.ca_file)
         with httpx.Client(base_url=f"{sim.url}/sdk/vim25/8.0.3.0", verify=ctx, timeout=60) as c:
             content = c.get("/ServiceInstance/ServiceInstance/content").json()
-            r = c.post("/SessionManager/SessionManager/Login",
-                       json={"userName": sim.username, "password": sim.password})
+            r = c.post(
+                "/SessionManager/SessionManager/Login",
+                json={"userName": sim.username, "password": sim.password},
+            )
             c.headers["vmware-api-session-id"] = r.headers["vmware-api-session-id"]
-            view = c.post("/ViewManager/ViewManager/CreateContainerView",
-                          json={"container": content["rootFolder"], "type": ["VirtualMachine"],
-                                "recursive": True}).json()
+            view = c.post(
+                "/ViewManager/ViewManager/CreateContainerView",
+                json={
+                    "container": content["rootFolder"],
+                    "type": ["VirtualMachine"],
+                    "recursive": True,
+                },
+            ).json()
             spec = {
                 "_typeName": "PropertyFilterSpec",
-                "propSet": [{"_typeName": "PropertySpec", "type": "VirtualMachine",
-                             "pathSet": PATHS}],
-                "objectSet": [{"_typeName": "ObjectSpec", "obj": view, "skip": True,
-                               "selectSet": [{"_typeName": "TraversalSpec", "name": "v",
-                                              "type": "ContainerView", "path": "view",
-                                              "skip": False}]}],
+                "propSet": [
+                    {"_typeName": "PropertySpec", "type": "VirtualMachine", "pathSet": PATHS}
+                ],
+                "objectSet": [
+                    {
+                        "_typeName": "ObjectSpec",
+                        "obj": view,
+                        "skip": True,
+                        "selectSet": [
+                            {
+                                "_typeName": "TraversalSpec",
+                                "name": "v",
+                                "type": "ContainerView",
+                                "path": "view",
+                                "skip": False,
+                            }
+                        ],
+                    }
+                ],
             }
             times: list[float] = []
             first_pages: list[float] = []
             for _ in range(args.rounds):
                 total = 0
                 t = time.perf_counter()
-                res = c.post("/PropertyCollector/propertyCollector/RetrievePropertiesEx",
-                             json={"specSet": [spec], "options": {"_typeName": "RetrieveOptions",
-                                                                  "maxObjects": args.page}})
+                res = c.post(
+                    "/PropertyCollector/propertyCollector/RetrievePropertiesEx",
+                    json={
+                        "specSet": [spec],
+                        "options": {"_typeName": "RetrieveOptions", "maxObjects": args.page},
+                    },
+                )
                 body = json.loads(res.content)
                 dt = time.perf_counter() - t
                 times.append(dt)
@@ -72,8 +102,10 @@ def main() -> int:
                 total += len(body["objects"])
                 while "token" in body:
                     t = time.perf_counter()
-                    res = c.post("/PropertyCollector/propertyCollector/"
-                                 "ContinueRetrievePropertiesEx", json={"token": body["token"]})
+                    res = c.post(
+                        "/PropertyCollector/propertyCollector/ContinueRetrievePropertiesEx",
+                        json={"token": body["token"]},
+                    )
                     body = json.loads(res.content)
                     times.append(time.perf_counter() - t)
                     total += len(body["objects"])
@@ -83,9 +115,11 @@ def main() -> int:
     ms = sorted(x * 1000 for x in times)
     print(f"simulator start with {args.vms} VMs: {started:.2f} s")
     print(f"pages: {len(ms)} of {args.page} objects ({args.rounds} rounds)")
-    print(f"ms/page: median {statistics.median(ms):.1f}  p95 {ms[int(len(ms) * 0.95) - 1]:.1f}"
-          f"  max {ms[-1]:.1f}  (first page incl. view walk: median "
-          f"{statistics.median(first_pages) * 1000:.1f})")
+    print(
+        f"ms/page: median {statistics.median(ms):.1f}  p95 {ms[int(len(ms) * 0.95) - 1]:.1f}"
+        f"  max {ms[-1]:.1f}  (first page incl. view walk: median "
+        f"{statistics.median(first_pages) * 1000:.1f})"
+    )
     return 0
 
 
