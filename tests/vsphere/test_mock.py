@@ -24,7 +24,9 @@ from tui.vsphere import (
     RequestTimeout,
     Secret,
     SpecError,
+    TLSVerifyError,
     VimFault,
+    fetch_thumbprint,
 )
 
 PASSWORD = "S3cret-Pa55!"
@@ -490,3 +492,82 @@ async def test_run_rejects_bad_arguments() -> None:
     with pytest.raises(TypeError, match="creds must be GuestCredentials"):
         c.start_guest_network([_vm()], ("root", "pw"))  # type: ignore[arg-type]
     await c.close()
+
+
+async def test_tls_failure_during_a_run_fails_every_vm_with_it() -> None:
+    import ssl
+
+    vc = _run_fake([], [])
+
+    def start(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        raise httpx.ConnectError("handshake", request=r) from ssl.SSLCertVerificationError(
+            1, "certificate verify failed"
+        )
+
+    vc.on("StartGuestNetwork_Task", start)
+    c = await connect(vc)
+    vms = [VM(moid=f"vm-{i}", name=f"n{i}", path=f"/n{i}", folder="") for i in range(3)]
+    events = [e async for e in c.start_guest_network(vms, _creds(), coalesce=0)]
+    finals = [e for e in events if e.final]
+    assert len(finals) == 3
+    assert all(
+        e.state == "failed" and e.fault and e.fault.type_name == "TLSVerifyError" for e in finals
+    )
+    assert "is not trusted" in finals[0].fault.message  # type: ignore[union-attr]
+    await c.close()
+
+
+async def test_tracker_gives_up_after_bounded_reconnects() -> None:
+    vc = _run_fake([js(mo("Task", "task-1"))], [])
+
+    def wait(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=r)
+
+    vc.on("WaitForUpdatesEx", wait)
+    status: list[str] = []
+    c = await connect(vc)
+    run = c.start_guest_network(
+        [_vm()], _creds(), coalesce=0, reconnect_delays=(0.01, 0.01), on_status=status.append
+    )
+    events = [e async for e in run]
+    assert events[-1].state == "failed" and events[-1].fault is not None
+    assert events[-1].fault.type_name == "ConnectError"
+    assert vc.calls.count("WaitForUpdatesEx") == 3  # first try + two bounded retries
+    assert sum("connection lost" in s for s in status) == 2
+    await c.close()
+
+
+async def test_dns_failure_is_connect_error() -> None:
+    spec_ = spec(host="nonexistent.invalid", timeout=5.0)
+    with pytest.raises(ConnectError, match=r"cannot connect to nonexistent\.invalid:443"):
+        await Client.connect(spec_, keepalive_interval=None)
+    with pytest.raises(ConnectError, match=r"cannot resolve nonexistent\.invalid"):
+        await fetch_thumbprint("nonexistent.invalid", 443, timeout=5.0)
+
+
+async def test_non_tls_server_and_silent_server() -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\nplain http here\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # says nothing until the client gives up
+        writer.close()
+
+    plain = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    mute = await asyncio.start_server(silent, "127.0.0.1", 0)
+    p1 = plain.sockets[0].getsockname()[1]
+    p2 = mute.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(TLSVerifyError, match=f"TLS handshake with 127.0.0.1:{p1} failed"):
+            await Client.connect(spec(host="127.0.0.1", port=p1), keepalive_interval=None)
+        with pytest.raises(RequestTimeout, match=f"127.0.0.1:{p2} did not"):
+            await Client.connect(
+                spec(host="127.0.0.1", port=p2, timeout=0.3), keepalive_interval=None
+            )
+        with pytest.raises(RequestTimeout, match=r"did not complete a TLS handshake within 0\.3 s"):
+            await fetch_thumbprint("127.0.0.1", p2, timeout=0.3)
+    finally:
+        plain.close()
+        mute.close()

@@ -164,6 +164,10 @@ async def test_abort_customization_needs_credentials(sim_factory) -> None:
     c = await connect(sim)
     with pytest.raises(GuestnetError, match="needs guest credentials"):
         await c.abort_customization("vm-1")
+    off = next(v for v in await c.list_vms() if v.power_state == "poweredOff")
+    ev = await c.abort_customization(off.moid, guest(sim))
+    assert ev.state == "failed" and ev.task is None and ev.vm_name == off.name
+    assert ev.fault is not None and ev.fault.type_name == "InvalidPowerState"
     await c.close()
 
 

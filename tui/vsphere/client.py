@@ -363,7 +363,7 @@ class Client:
 
         ``concurrency`` bounds the StartGuestNetwork_Task calls in flight. ``await`` the result
         or iterate it to start; options (tests, tuning): max_attempts, retry_delays, max_wait,
-        dispatch_poll, coalesce, batch_window, on_status.
+        dispatch_poll, coalesce, batch_window, reconnect_delays, on_status.
         """
         self._check_open()
         run = tasks.GuestNetworkRun(self, vms, creds, concurrency, **options)

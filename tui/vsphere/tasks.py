@@ -322,6 +322,7 @@ class GuestNetworkRun:
         coalesce: float = 0.2,
         batch_window: float = 0.1,
         on_status: Callable[[str], None] | None = None,
+        reconnect_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 15.0),
     ) -> None:
         if not isinstance(creds, GuestCredentials):
             raise TypeError("creds must be GuestCredentials")
@@ -359,6 +360,7 @@ class GuestNetworkRun:
             dispatch_poll=dispatch_poll,
             coalesce=coalesce,
             batch_window=batch_window,
+            reconnect_delays=reconnect_delays,
             on_status=on_status,
         )
 

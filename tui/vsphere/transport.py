@@ -239,7 +239,11 @@ class Transport:
                 presented_sha256=presented,
             )
         if isinstance(ssl_err, ssl.SSLCertVerificationError):
-            reason = ssl_err.verify_message or ssl_err.reason or "verification failed"
+            reason = (
+                getattr(ssl_err, "verify_message", None)
+                or getattr(ssl_err, "reason", None)
+                or "verification failed"
+            )
             return TLSVerifyError(
                 f"certificate of {self.host}:{self.port} is not trusted ({reason})",
                 presented_sha256=None,
