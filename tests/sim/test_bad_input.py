@@ -218,6 +218,30 @@ async def test_wrong_login_shapes(sim_module: SimServer) -> None:
             assert r.fault == "InvalidArgument", body
 
 
+async def test_absurdly_nested_bodies(vi: VI) -> None:
+    deep = b'{"container": ' + b"[" * 100_000 + b"]" * 100_000 + b', "recursive": true}'
+    r = await vi.post("ViewManager", "ViewManager", "CreateContainerView", raw=True, content=deep)
+    assert r.fault == "InvalidRequest"
+    # a TraversalSpec nested 5,000 deep (built as text: json.dumps itself would give up)
+    head = '{"_typeName": "TraversalSpec", "type": "Folder", "path": "childEntity", "selectSet": ['
+    sel = head * 5000 + '{"_typeName": "SelectionSpec", "name": "x"}' + "]}" * 5000
+    body = (
+        '{"specSet": [{"_typeName": "PropertyFilterSpec", "propSet": [{"_typeName": '
+        '"PropertySpec", "type": "Folder", "pathSet": ["name"]}], "objectSet": [{"_typeName": '
+        '"ObjectSpec", "obj": {"_typeName": "ManagedObjectReference", "type": "Folder", '
+        f'"value": "group-d1"}}, "selectSet": [{sel}]}}]}}], "options": '
+        '{"_typeName": "RetrieveOptions"}}'
+    )
+    r = await vi.post(
+        "PropertyCollector",
+        "propertyCollector",
+        "RetrievePropertiesEx",
+        raw=True,
+        content=body.encode(),
+    )
+    assert r.fault == "InvalidRequest" and "nested too deeply" in r.body["faultstring"]
+
+
 async def test_top_level_type_name_is_refused(vi: VI) -> None:
     body = {
         "_typeName": "CreateContainerViewRequestType",

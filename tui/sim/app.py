@@ -743,6 +743,9 @@ class SimApp:
             return self._finish(request, 500, fault_from_wire(exc).body(), body, started)
         except SimFault as fault:
             return self._finish(request, 500, fault.body(), body, started)
+        except RecursionError:
+            deep = SimFault("InvalidRequest", "the request body is nested too deeply")
+            return self._finish(request, 500, deep.body(), None, started)
         except Exception as exc:  # a simulator bug: still a fault body, never a traceback
             log.exception("internal error handling %s %s", method, request.url.path)
             bug = SimFault(
