@@ -107,6 +107,7 @@ class LineTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._columns: list[Column] = []
         self._last_key: str | None = None
+        self._part_cache: dict[str, Style] = {}
 
     # -- for subclasses -----------------------------------------------------------------------
     def columns_for(self, width: int) -> list[Column]:
@@ -207,6 +208,28 @@ class LineTable(ScrollView, can_focus=True):
         if offset is not None and offset.y >= 1:
             self.cursor = round(self.scroll_offset.y) + offset.y - 1
 
+    def notify_style_update(self) -> None:
+        self._part_cache.clear()
+        super().notify_style_update()
+
+    def _part(self, name: str) -> Style:
+        """The Rich style of a component class, its translucent colours composited over this
+        widget's background (Rich styles have no alpha: ``$primary 25%`` would otherwise be
+        drawn as solid ``$primary``)."""
+        style = self._part_cache.get(name)
+        if style is None:
+            styles = self.get_component_styles(name)
+            base = self.background_colors[1]
+            color = bgcolor = None
+            if styles.has_rule("background") and styles.background.a > 0:
+                bgcolor = (base + styles.background).rich_color
+            if styles.has_rule("color") and styles.color.a > 0:
+                under = base + styles.background if bgcolor is not None else base
+                color = (under + styles.color).rich_color
+            style = Style(color=color, bgcolor=bgcolor) + styles.text_style
+            self._part_cache[name] = style
+        return style
+
     def on_focus(self) -> None:
         self.refresh_row(self.cursor)
 
@@ -224,7 +247,7 @@ class LineTable(ScrollView, can_focus=True):
         base = self.rich_style
         columns, widths = self._layout(width)
         if y == 0:
-            style = base + self.get_component_rich_style("linetable--header", partial=True)
+            style = base + self._part("linetable--header")
             text = " ".join(fit(c.label, w) for c, w in zip(columns, widths, strict=True))
             return Strip([Segment(text, style)]).adjust_cell_length(width, style)
         index = round(self.scroll_offset.y) + y - 1
@@ -234,14 +257,14 @@ class LineTable(ScrollView, can_focus=True):
         row_style = base
         if on_cursor:
             name = "linetable--cursor" if self.has_focus else "linetable--cursor-blur"
-            row_style = base + self.get_component_rich_style(name, partial=True)
+            row_style = base + self._part(name)
         segments: list[Segment] = []
         cells = self.row_cells(index)
         last = len(widths) - 1
         for i, ((text, cls), w, col) in enumerate(zip(cells, widths, columns, strict=False)):
             style = row_style
             if cls is not None:
-                part = self.get_component_rich_style(f"linetable--{cls}", partial=True)
+                part = self._part(f"linetable--{cls}")
                 style = row_style + part if not on_cursor else row_style + Style(bold=part.bold)
             segments.append(Segment(fit(text, w, col.middle), style))
             if i != last:
