@@ -327,6 +327,20 @@ async def test_filter_on_a_task_and_its_info_changes(vi: VI, sim: SimServer) -> 
     assert progress == sorted(progress) and len(progress) >= 2
 
 
+async def test_a_change_costs_one_object_not_the_inventory(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(vms=3000)
+    async with VI(sim) as vi:
+        await vi.login()
+        w = await make_watch(vi)
+        await w.wait()
+        assert sim.stats()["objects_evaluated"] == 3000  # the initial snapshot
+        target = sim.ok_vms[100]
+        sim.set_ip(target, "10.123.0.1")
+        r = await w.wait(max_wait=2)
+        assert updates(r) == {sim.vm(target)["moid"]: ("modify", {"guest.ipAddress": "10.123.0.1"})}
+        assert sim.stats()["objects_evaluated"] == 3001  # only the dirty VM was read
+
+
 async def test_idle_long_polls_do_not_spin(sim_factory) -> None:  # type: ignore[no-untyped-def]
     sim = sim_factory(vms=500)
     async with VI(sim) as vi:

@@ -809,9 +809,9 @@ class Collector(MO):
 @dataclass
 class SimOptions:
     vc_user: str = "administrator@vsphere.local"
-    vc_password: str = "VMware1!"
+    vc_password: str = field(default="VMware1!", repr=False)
     guest_user: str = "root"
-    guest_password: str = "guest-secret"
+    guest_password: str = field(default="guest-secret", repr=False)
     task_seconds: float = 3.0
     max_running_tasks: int = 640
     session_timeout: float = 1800.0
@@ -856,6 +856,7 @@ class State:
             "wait_calls": 0,
             "wait_timeouts": 0,
             "tasks_started": 0,
+            "objects_evaluated": 0,  # objects WaitForUpdatesEx read properties of
         }
         self.instance_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, "guestnet-sim"))
         self.closing = False
@@ -1275,6 +1276,7 @@ class State:
                     truncated = True
                     break
                 del f.pending[moid]
+                self.stats["objects_evaluated"] += 1
                 entry = f.objects.get(moid)
                 if entry is None:
                     gone = f.known.pop(moid, None)
