@@ -341,3 +341,10 @@ def test_cli_help() -> None:
         "--no-tls",
     ):
         assert opt in res.stdout, opt
+
+
+async def test_certificate_names_another_listen_address(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(host="127.0.0.2")
+    assert sim.url == f"https://127.0.0.2:{sim.port}"
+    async with VI(sim) as vi:  # hostname verification against 127.0.0.2 succeeds
+        assert (await vi.login()).status == 200

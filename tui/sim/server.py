@@ -264,7 +264,10 @@ class SimServer:
 
     def _make_certs(self) -> None:
         ca = trustme.CA(organization_name="guestnet simulator")
-        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        names = ["127.0.0.1", "localhost", "::1"]
+        if self.host not in (*names, "0.0.0.0", "::", ""):
+            names.append(self.host)  # e.g. --host 192.0.2.10: the certificate names it too
+        cert = ca.issue_cert(*names)
         self._tmp = tempfile.mkdtemp(prefix="guestnet-sim-")
         tmp = Path(self._tmp)
         if self._cert_dir is not None:
