@@ -522,3 +522,28 @@ async def test_an_unexpected_worker_error_is_a_notification() -> None:
         assert app.is_running and isinstance(app.screen, MainScreen)
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_palette_saves_the_fault_to_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.fakes import guest_login_fault
+
+    monkeypatch.chdir(tmp_path)
+    script = Script(fail={"clone-000": guest_login_fault()})
+    app, _, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=1)
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, what="batch end")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Save fault to file")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: list(tmp_path.glob("guestnet-fault-*.json")), what="file")
+        await pilot.press("q")
+    (saved,) = tmp_path.glob("guestnet-fault-clone-000-*.json")
+    assert json.loads(saved.read_text(encoding="utf-8"))["fault"]["type"] == "InvalidGuestLogin"

@@ -383,6 +383,10 @@ def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand
         ),
         ("Newer batch", "Next batch in the task pane (])", main.task_pane.action_newer),
         ("Profiles", "Log out and go back to the profile picker (p)", app.action_profiles),
+        ("Mark / unmark", "Toggle the mark on the cursor row (space)", main.action_mark),
+        ("Show VMs", "The VM table (1)", partial(main.action_show_pane, "vms")),
+        ("Show tasks", "The task pane (2)", partial(main.action_show_pane, "tasks")),
+        ("Show fault", "The fault pane (3)", partial(main.action_show_pane, "fault")),
     ]
     for col in SORT_COLUMNS:
         for rev in (False, True):
