@@ -571,3 +571,40 @@ async def test_non_tls_server_and_silent_server() -> None:
     finally:
         plain.close()
         mute.close()
+
+
+async def test_malformed_answers_are_bad_response(monkeypatch) -> None:
+    no_value = js({"_typeName": "ManagedObjectReference", "type": "Task"})
+    vc = _run_fake([no_value, no_value], [])
+    c = await connect(vc)
+    run = c.start_guest_network([_vm()], _creds(), coalesce=0, max_attempts=2, retry_delays=(0.01,))
+    events = [e async for e in run]
+    assert vc.calls.count("StartGuestNetwork_Task") == 2  # looked for a task, then retried once
+    assert events[-1].state == "failed" and events[-1].fault is not None
+    assert events[-1].fault.type_name == "BadResponse"
+    assert (
+        events[-1].fault.message == "StartGuestNetwork_Task did not return a ManagedObjectReference"
+    )
+    vc.on("CreateContainerView", lambda r, v: js(mo("ContainerView", "session[s]v")))
+    bad_page = {"_typeName": "RetrieveResult", "objects": [{}]}
+    vc.on("RetrievePropertiesEx", lambda r, v: js(bad_page))
+    with pytest.raises(BadResponse, match=r"malformed RetrievePropertiesEx answer from vc\.ex"):
+        await c.list_vms()
+    assert vc.calls[-1] == "DestroyView"
+    await c.close()
+
+
+async def test_an_unexpected_error_in_a_run_is_not_swallowed(monkeypatch) -> None:
+    from tui.vsphere import tasks
+
+    def boom(props: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(tasks, "task_state", boom)
+    vc = _run_fake([js(mo("Task", "task-1"))], [])
+    c = await connect(vc)
+    run = c.start_guest_network([_vm()], _creds(), coalesce=0)
+    with pytest.raises(RuntimeError, match="bug"):
+        async for _ in run:
+            pass
+    await c.close()

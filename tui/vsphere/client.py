@@ -17,7 +17,7 @@ from tui.vsphere.errors import BadResponse, GuestnetError, TLSVerifyError, VimFa
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
 from tui.vsphere.tls import SpecError, fetch_thumbprint, pin_hint
 from tui.vsphere.transport import SessionRenewed, Transport
-from tui.vsphere.wire import method_path, mor, parse_time
+from tui.vsphere.wire import method_path, mor, parse_time, ref_value
 
 log = logging.getLogger("tui.vsphere")
 
@@ -402,7 +402,7 @@ class Client:
             )
         except VimFault as e:
             return TaskEvent(vm_moid=vm_moid, vm_name=name, state="failed", fault=e.fault)
-        task = str(ref["value"])
+        task = ref_value(ref, "AbortCustomization_Task")
         props = await tasks.wait_for_task(self, task, max_wait=max_wait)
         state, fault = tasks.task_state(props)
         progress = props.get("info.progress")

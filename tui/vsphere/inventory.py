@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.vsphere.errors import GuestnetError
+from tui.vsphere.errors import BadResponse, GuestnetError
 from tui.vsphere.models import VM
 from tui.vsphere.transport import Transport
-from tui.vsphere.wire import MOR, mor
+from tui.vsphere.wire import MOR, mor, ref_value
 
 log = logging.getLogger("tui.vsphere")
 
@@ -153,7 +153,7 @@ async def create_view(
         auth="raise",
         scope=scope,
     )
-    return str(ref["value"])
+    return ref_value(ref, "CreateContainerView")
 
 
 async def destroy_view(t: Transport, view_moid: str) -> None:
@@ -301,10 +301,13 @@ async def load_folders(
     try:
         spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
         async for page in retrieve_pages(t, collector, spec, max_objects, scope):
-            for oc in page:
-                d = props_of(oc)
-                obj = oc["obj"]
-                folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+            try:
+                for oc in page:
+                    d = props_of(oc)
+                    obj = oc["obj"]
+                    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+            except (KeyError, TypeError, AttributeError):
+                raise BadResponse(f"malformed RetrievePropertiesEx answer from {t.host}") from None
     finally:
         await _destroy_quietly(t, view)
     return folders
@@ -357,13 +360,16 @@ async def list_vms(
     try:
         spec = view_spec(view, inventory_prop_sets())
         async for page in retrieve_pages(t, collector, spec, max_objects, scope):
-            for oc in page:
-                obj = oc["obj"]
-                if obj["type"] == "VirtualMachine":
-                    raw_vms.append((obj["value"], vm_record(oc)))
-                else:
-                    d = props_of(oc)
-                    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+            try:
+                for oc in page:
+                    obj = oc["obj"]
+                    if obj["type"] == "VirtualMachine":
+                        raw_vms.append((obj["value"], vm_record(oc)))
+                    else:
+                        d = props_of(oc)
+                        folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+            except (KeyError, TypeError, AttributeError):
+                raise BadResponse(f"malformed RetrievePropertiesEx answer from {t.host}") from None
     finally:
         await _destroy_quietly(t, view)
     return [build_vm(moid, rec, folders) for moid, rec in raw_vms]

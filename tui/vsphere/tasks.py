@@ -43,7 +43,7 @@ from tui.vsphere.errors import (
 from tui.vsphere.models import VM, Fault, GuestCredentials, TaskEvent, TaskState
 from tui.vsphere.transport import SessionRenewed, Transport
 from tui.vsphere.updates import _pace, apply_changes
-from tui.vsphere.wire import decode_fault, mor, parse_time
+from tui.vsphere.wire import decode_fault, mor, parse_time, ref_value
 
 if TYPE_CHECKING:
     from tui.vsphere.client import Client
@@ -245,7 +245,7 @@ class TaskTracker:
                 auth="raise",
                 scope=self.scope,
             )
-            self.collector = str(ref["value"])
+            self.collector = ref_value(ref, "CreatePropertyCollector")
         batch, self._unfiltered = self._unfiltered, []
         try:
             ref = await self.t.invoke(
@@ -259,7 +259,7 @@ class TaskTracker:
         except BaseException:
             self._unfiltered = batch + self._unfiltered
             raise
-        self.filters.append(str(ref["value"]))
+        self.filters.append(ref_value(ref, "CreateFilter"))
         self.filters_created += 1
 
     async def _teardown(self) -> None:
@@ -374,6 +374,10 @@ class GuestNetworkRun:
         ev = await self._events.get()
         if ev is None:
             self._events.put_nowait(None)  # stay exhausted
+            if self._driver is not None and self._driver is not asyncio.current_task():
+                (outcome,) = await asyncio.gather(self._driver, return_exceptions=True)
+                if isinstance(outcome, Exception):
+                    raise outcome  # a bug, not a vSphere answer: do not swallow it
             raise StopAsyncIteration
         return ev
 
@@ -599,7 +603,7 @@ class GuestNetworkRun:
                     {"vm": mor("VirtualMachine", st.vm.moid), "auth": guest_auth(self._creds)},
                     auth="raise",
                 )
-                task = str(ref["value"])
+                task = ref_value(ref, START_METHOD)
             except SessionRenewed:
                 renewed = True
             except VimFault as e:

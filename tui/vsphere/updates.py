@@ -34,7 +34,7 @@ from tui.vsphere.inventory import (
 )
 from tui.vsphere.models import VM, VMBatch, VMChange
 from tui.vsphere.transport import SessionRenewed, Transport
-from tui.vsphere.wire import MOR
+from tui.vsphere.wire import MOR, ref_value
 
 if TYPE_CHECKING:
     from tui.vsphere.client import Client
@@ -107,7 +107,7 @@ class _Watch:
             auth="raise",
             scope=scope,
         )
-        self.collector = str(ref["value"])
+        self.collector = ref_value(ref, "CreatePropertyCollector")
         ref = await self.t.invoke(
             "PropertyCollector",
             self.collector,
@@ -116,7 +116,7 @@ class _Watch:
             auth="raise",
             scope=scope,
         )
-        self.filter = str(ref["value"])
+        self.filter = ref_value(ref, "CreateFilter")
         return folders, container
 
     async def wait(self, version: str, max_wait: int) -> Any:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from tui.vsphere.errors import BadResponse
 from tui.vsphere.models import Fault, FaultMessage
 
 MOR = "ManagedObjectReference"
@@ -22,6 +23,15 @@ def mor(mo_type: str, value: str) -> dict[str, str]:
 def method_path(mo_type: str, moid: str, member: str) -> str:
     """``/{Type}/{moId}/{member}``; the moId percent-encoded (session ids hold ``[`` ``]``)."""
     return f"/{mo_type}/{quote(moid, safe='-._~')}/{member}"
+
+
+def ref_value(result: Any, what: str) -> str:
+    """The moid of a ManagedObjectReference result; BadResponse when the answer is not one."""
+    if isinstance(result, dict):
+        v = result.get("value")
+        if isinstance(v, str) and v:
+            return v
+    raise BadResponse(f"{what} did not return a ManagedObjectReference")
 
 
 def box(wsdl_type: str, value: Any) -> dict[str, Any]:
