@@ -543,7 +543,12 @@ async def test_palette_saves_the_fault_to_a_file(
         await pilot.press(*"Save fault to file")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: list(tmp_path.glob("guestnet-fault-*.json")), what="file")
+        await wait_for(pilot, lambda: _saved_faults(tmp_path), what="file")
         await pilot.press("q")
-    (saved,) = tmp_path.glob("guestnet-fault-clone-000-*.json")
+    (saved,) = _saved_faults(tmp_path)
+    assert saved.name.startswith("guestnet-fault-clone-000-")
     assert json.loads(saved.read_text(encoding="utf-8"))["fault"]["type"] == "InvalidGuestLogin"
+
+
+def _saved_faults(directory: Path) -> list[Path]:
+    return sorted(directory.glob("guestnet-fault-*.json"))
