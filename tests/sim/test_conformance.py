@@ -167,3 +167,29 @@ async def test_every_body_in_every_release(sim_factory, release: str) -> None:  
         validate_http(e.method, e.path, e.request_json, e.status, e.response_json)
         if e.status == 500:
             validate_fault(e.response_json)
+
+
+async def test_generated_inventory_bodies(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(vms=300, seed=5)
+    async with VI(sim, release="8.0.1.0") as vi:
+        await vi.login()
+        view = await vi.vm_view()
+        r = await vi.post(
+            "PropertyCollector",
+            "propertyCollector",
+            "RetrievePropertiesEx",
+            {
+                "specSet": [view_spec(view, sorted(PROPS_BY_TYPE["VirtualMachine"]))],
+                "options": {"_typeName": "RetrieveOptions", "maxObjects": 100},
+            },
+        )
+        count = len(r.body["objects"])
+        while "token" in r.body:
+            r = await vi.post(
+                "PropertyCollector",
+                "propertyCollector",
+                "ContinueRetrievePropertiesEx",
+                {"token": r.body["token"]},
+            )
+            count += len(r.body["objects"])
+        assert count == 300
