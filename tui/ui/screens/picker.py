@@ -29,8 +29,8 @@ def profile_line(p: Profile) -> str:
     else:
         tls = escape(tls)
     return (
-        f"[b]{escape(p.name)}[/b]  {escape(p.username)}@{escape(p.host)}{port}  "
-        f"[dim]{tls} · {escape(p.origin)}[/]"
+        f"[b]{escape(p.name)}[/b]  {escape(p.username)}@{escape(p.host)}{port}\n"
+        f"  {tls} [dim]· {escape(p.origin)}[/]"
     )
 
 
