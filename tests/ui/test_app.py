@@ -552,3 +552,16 @@ async def test_palette_saves_the_fault_to_a_file(
 
 def _saved_faults(directory: Path) -> list[Path]:
     return sorted(directory.glob("guestnet-fault-*.json"))
+
+
+async def test_escape_in_the_filter_clears_it_and_returns_to_the_table() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("slash", *"clone-01")
+        assert len(main.store.visible) == 10 and "10 of 30" in screen_text(app)
+        await pilot.press("escape")
+        assert not main.store.filtered and len(main.store.visible) == 30
+        assert main.vm_table.has_focus
+        assert main.query_one("#filter", Input).value == ""
+        await pilot.press("q")
