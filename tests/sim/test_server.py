@@ -146,6 +146,14 @@ def test_start_errors_are_one_line() -> None:
             SimServer(port=first.port).start()
     with pytest.raises(SimError, match="max_running_tasks must be at least 1"):
         SimServer(max_running_tasks=0)
+    for kwargs in (
+        {"task_seconds": float("nan")},
+        {"session_timeout": float("nan")},
+        {"latency_ms": -1.0},
+        {"task_seconds": -0.5},
+    ):
+        with pytest.raises(SimError, match="must be"):
+            SimServer(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(SimError, match="either an inventory or --vms"):
         SimServer("x.yaml", vms=3)
 

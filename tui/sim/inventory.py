@@ -467,7 +467,7 @@ def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpe
         vm.auth_mode = _choice(ctx, d, "auth_mode", FAULT_MODES, f"{path}.auth_mode")
     if "task_seconds" in d:
         v = d["task_seconds"]
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or v > 86400:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 86400:
             raise ctx.fail(
                 d,
                 "task_seconds",

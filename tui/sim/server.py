@@ -102,14 +102,15 @@ class SimServer:
     ) -> None:
         if inventory is not None and vms is not None:
             raise SimError("give either an inventory or --vms, not both")
-        if task_seconds < 0:
-            raise SimError(f"task_seconds must be 0 or more, got {task_seconds}")
+        # written as "not (ok)" so that NaN is refused too
+        if not 0 <= task_seconds <= 86400:
+            raise SimError(f"task_seconds must be between 0 and 86400, got {task_seconds}")
         if max_running_tasks < 1:
             raise SimError(f"max_running_tasks must be at least 1, got {max_running_tasks}")
-        if session_timeout <= 0:
+        if not 0 < session_timeout < float("inf"):
             raise SimError(f"session_timeout must be positive, got {session_timeout}")
-        if latency_ms < 0:
-            raise SimError(f"latency_ms must be 0 or more, got {latency_ms}")
+        if not 0 <= latency_ms <= 600_000:
+            raise SimError(f"latency_ms must be between 0 and 600000, got {latency_ms}")
         if not (0 <= port <= 65535):
             raise SimError(f"port must be between 0 and 65535, got {port}")
         if isinstance(inventory, Inventory):
