@@ -173,6 +173,9 @@ def test_generator_small_and_invalid() -> None:
 
 def test_nan_and_infinite_durations_are_refused() -> None:
     for value in (".nan", ".inf", "-1"):
-        text = f"datacenters:\n  - name: DC\n    vms:\n      - name: a\n        task_seconds: {value}\n"
+        text = (
+            "datacenters:\n  - name: DC\n    vms:\n      - name: a\n"
+            f"        task_seconds: {value}\n"
+        )
         with pytest.raises(InventoryError, match=r"^inv.yaml:5: .*task_seconds: expected seconds"):
             parse_inventory(text, "inv.yaml")
