@@ -565,3 +565,32 @@ async def test_escape_in_the_filter_clears_it_and_returns_to_the_table() -> None
         assert main.vm_table.has_focus
         assert main.query_one("#filter", Input).value == ""
         await pilot.press("q")
+
+
+async def test_actions_land_in_the_real_audit_log_without_secrets() -> None:
+    from tui.config.audit import AuditLog
+
+    client = FakeClient(make_vms(5), guest_password=GUEST_PW)
+    app = GuestnetApp(
+        profiles={"lab": make_profile()},
+        initial_profile="lab",
+        connector=connector_for(client),
+        remember_theme=False,
+        env={"FAKE_VC_PASSWORD": "vc-pw"},
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=2)
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, what="batch end")
+        await pilot.press("q")
+    entries = AuditLog().read().entries
+    actions = [e["action"] for e in entries]
+    assert actions == ["connect", "start-guest-network", "guest-network-result"]
+    start = entries[1]
+    assert start["profile"] == "lab" and start["guest_user"] == "root"
+    assert [v["name"] for v in start["vms"]] == ["clone-000", "clone-001"]
+    assert entries[2]["outcome"] == "2 succeeded"
+    text = AuditLog().path.read_text(encoding="utf-8")
+    assert GUEST_PW not in text and "vc-pw" not in text
