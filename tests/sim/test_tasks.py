@@ -116,6 +116,15 @@ async def test_state_faults_are_synchronous(
     assert not [t for t in sim.tasks() if t["vm"] == name]
 
 
+async def test_disconnected_vm_is_invalid_state(vi: VI, sim: SimServer) -> None:
+    sim.set_vm("db-02", connection="disconnected")
+    r = await vi.start(sim.vm("db-02")["moid"])
+    assert r.fault == "InvalidState"
+    assert "disconnected" in r.body["faultMessage"][0]["message"]
+    got = await vi.get("VirtualMachine", sim.vm("db-02")["moid"], "runtime.connectionState")
+    assert got.body == "disconnected"
+
+
 async def test_second_start_is_task_in_progress_then_cancel(vi: VI, sim: SimServer) -> None:
     vm = sim.vm("slow-01")
     first = (await vi.start(vm["moid"])).body

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tui.sim.app import Exchange, SimApp
 from tui.sim.inventory import (
+    CONNECTION_STATES,
     FAULT_MODES,
     INJECTABLE_FAULTS,
     POWER_STATES,
@@ -556,6 +557,10 @@ def _apply(st: State, v: VirtualMachine, key: str, value: Any) -> None:
             raise SimError(f"tools must be running, notRunning or executingScripts, got {value!r}")
         v.tools = TOOLS_STATES[value]
     elif key == "connection":
+        if value not in CONNECTION_STATES:
+            raise SimError(
+                f"connection must be one of {', '.join(CONNECTION_STATES)}, got {value!r}"
+            )
         v.connection = value
     elif key in ("ip", "acquire_ip"):
         setattr(v, key, value)

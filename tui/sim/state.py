@@ -1442,6 +1442,18 @@ class State:
 
     def precheck(self, vm: VirtualMachine) -> None:
         """Synchronous StartGuestNetwork / AbortCustomization state checks."""
+        if vm.connection != "connected":
+            raise SimFault(
+                "InvalidState",
+                "The operation is not allowed in the current state.",
+                faultMessage=[
+                    localizable(
+                        "vim.fault.InvalidState.notConnected",
+                        f"The virtual machine is {vm.connection}.",
+                        {"vm": vm.name},
+                    )
+                ],
+            )
         if vm.power != "poweredOn":
             raise SimFault(
                 "InvalidPowerState",
