@@ -608,3 +608,12 @@ async def test_an_unexpected_error_in_a_run_is_not_swallowed(monkeypatch) -> Non
         async for _ in run:
             pass
     await c.close()
+
+
+async def test_async_with_logs_out_after_an_error() -> None:
+    vc = FakeVC()
+    with pytest.raises(RuntimeError, match="boom"):
+        async with await connect(vc) as c:
+            assert c.release == "8.0.2.0"
+            raise RuntimeError("boom")
+    assert vc.calls[-1] == "Logout"

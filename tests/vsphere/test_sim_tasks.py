@@ -45,13 +45,16 @@ async def ok_vms(sim, c, n: int) -> list[VM]:
 async def test_each_fault_sync_and_in_task_plus_success(sim_factory, wire: Wire) -> None:
     sim = sim_factory(vms=40, task_seconds=0.2)
     c = await connect(sim, wire)
-    vms = await ok_vms(sim, c, 2 * len(FAULTS) + 1)
+    vms = await ok_vms(sim, c, 2 * len(FAULTS) + 2)
     expect: dict[str, tuple[str, str]] = {}
     for i, ftype in enumerate(FAULTS):
         for j, mode in enumerate(("sync", "task")):
             vm = vms[2 * i + j]
             sim.set_vm(vm.moid, fault=(ftype, mode))
             expect[vm.moid] = (ftype, mode)
+    # TaskInProgress inside the task is final (only a synchronous one is retried)
+    sim.set_vm(vms[-2].moid, fault=("TaskInProgress", "task"))
+    expect[vms[-2].moid] = ("TaskInProgress", "task")
     events = await collect(c.start_guest_network(vms, guest(sim), concurrency=4, coalesce=0.05))
     per = by_vm(events)
     assert set(per) == {v.moid for v in vms}
