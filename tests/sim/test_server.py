@@ -356,3 +356,18 @@ async def test_certificate_names_another_listen_address(sim_factory) -> None:  #
     assert sim.url == f"https://127.0.0.2:{sim.port}"
     async with VI(sim) as vi:  # hostname verification against 127.0.0.2 succeeds
         assert (await vi.login()).status == 200
+
+
+async def test_small_requests_are_not_held_by_delayed_acks(sim_module: SimServer) -> None:
+    # Without TCP_NODELAY a response written as headers + body waited ~40 ms for the client's
+    # delayed ACK; a keep-alive GET of ServiceContent takes ~1-2 ms.
+    import statistics
+
+    async with VI(sim_module) as vi:
+        await vi.get("ServiceInstance", "ServiceInstance", "content")
+        times = []
+        for _ in range(10):
+            t = time.perf_counter()
+            await vi.get("ServiceInstance", "ServiceInstance", "content")
+            times.append(time.perf_counter() - t)
+    assert statistics.median(times) < 0.02, times
