@@ -84,8 +84,9 @@ class VMStore:
     _hay: dict[str, str] = field(default_factory=dict)
     _sorted: list[str] = field(default_factory=list)
     visible: list[str] = field(default_factory=list)
-    _pos: dict[str, int] = field(default_factory=dict)
+    _pos: dict[str, int] | None = None
     _pred: Callable[[str], bool] | None = None
+    _needle: str | None = None
 
     # -- data ---------------------------------------------------------------------------------
     def load(self, vms: Iterable[VM]) -> None:
@@ -130,6 +131,8 @@ class VMStore:
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._pred = compile_filter(text)
+        needle = text.strip().lower()
+        self._needle = needle if needle and not (GLOB_CHARS & set(needle)) else None
         self._refilter()
 
     def set_sort(self, column: str, reverse: bool = False) -> None:
@@ -153,14 +156,18 @@ class VMStore:
 
     def _refilter(self) -> None:
         pred = self._pred
+        hay = self._hay
         if pred is None:
             self.visible = list(self._sorted)
+        elif (needle := self._needle) is not None:  # the common case, without a call per VM
+            self.visible = [m for m in self._sorted if needle in hay[m]]
         else:
-            hay = self._hay
             self.visible = [m for m in self._sorted if pred(hay[m])]
-        self._pos = {m: i for i, m in enumerate(self.visible)}
+        self._pos = None  # built when first asked
 
     def position(self, moid: str) -> int | None:
+        if self._pos is None:
+            self._pos = {m: i for i, m in enumerate(self.visible)}
         return self._pos.get(moid)
 
     @property
