@@ -617,3 +617,19 @@ async def test_async_with_logs_out_after_an_error() -> None:
             assert c.release == "8.0.2.0"
             raise RuntimeError("boom")
     assert vc.calls[-1] == "Logout"
+
+
+async def test_stopping_mid_listing_releases_the_result_set() -> None:
+    vc = FakeVC()
+    vc.on("CreateContainerView", lambda r, v: js(mo("ContainerView", "session[s]v")))
+    page1 = {"_typeName": "RetrieveResult", "token": "1", "objects": [{}]}
+    page2 = {"_typeName": "RetrieveResult", "token": "2", "objects": []}
+    vc.on("RetrievePropertiesEx", lambda r, v: js(page1))
+    vc.on("ContinueRetrievePropertiesEx", lambda r, v: js(page2))
+    c = await connect(vc)
+    with pytest.raises(BadResponse, match="malformed"):
+        await c.list_vms()
+    assert vc.calls[-2:] == ["CancelRetrievePropertiesEx", "DestroyView"]
+    cancel = next(json.loads(b) for p, b in vc.bodies if p.endswith("/CancelRetrievePropertiesEx"))
+    assert cancel["token"] in ("1", "2")  # whichever result set the server still holds
+    await c.close()

@@ -7,8 +7,10 @@ when a root path is given (a Folder/Datacenter retrieval to resolve the path).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,12 +164,27 @@ async def destroy_view(t: Transport, view_moid: str) -> None:
 
 async def retrieve_pages(
     t: Transport, collector: str, spec: Mapping[str, Any], max_objects: int, scope: int
-) -> AsyncIterator[list[dict[str, Any]]]:
+) -> AsyncGenerator[list[dict[str, Any]], None]:
     """RetrievePropertiesEx + ContinueRetrievePropertiesEx; yields each page's ObjectContents.
 
-    A consumer that stops early gets the server-side result set released
+    Pipelined: the request for page k+1 is sent before page k is handed to the consumer, so
+    the client's parsing overlaps with the server preparing the next page (same requests, same
+    order). A consumer that stops early gets the server-side result set released
     (CancelRetrievePropertiesEx).
     """
+
+    def more(token: str) -> asyncio.Task[Any]:
+        return asyncio.ensure_future(
+            t.invoke(
+                "PropertyCollector",
+                collector,
+                "ContinueRetrievePropertiesEx",
+                {"token": token},
+                auth="raise",
+                scope=scope,
+            )
+        )
+
     result = await t.invoke(
         "PropertyCollector",
         collector,
@@ -176,30 +193,33 @@ async def retrieve_pages(
         auth="raise",
         scope=scope,
     )
-    token: str | None = None
+    open_token: str | None = None  # a result set the server still holds for us
+    pending: asyncio.Task[Any] | None = None
     try:
         while result is not None:
-            token = result.get("token")
+            open_token = result.get("token") or None
+            pending = more(open_token) if open_token else None
             yield result.get("objects") or []
-            if not token:
+            if pending is None:
                 return
-            result = await t.invoke(
-                "PropertyCollector",
-                collector,
-                "ContinueRetrievePropertiesEx",
-                {"token": token},
-                auth="raise",
-                scope=scope,
-            )
-            token = None
+            result = await pending
+            pending = None
+        open_token = None
     finally:
-        if token:
+        if pending is not None:
+            if not pending.done():
+                pending.cancel()
+            outcomes = await asyncio.gather(pending, return_exceptions=True)
+            outcome = outcomes[0]
+            if isinstance(outcome, dict):
+                open_token = outcome.get("token") or None
+        if open_token:
             try:
                 await t.invoke(
                     "PropertyCollector",
                     collector,
                     "CancelRetrievePropertiesEx",
-                    {"token": token},
+                    {"token": open_token},
                     auth="none",
                     timeout_s=10.0,
                 )
@@ -300,14 +320,18 @@ async def load_folders(
     view = await create_view(t, view_manager, root, CONTAINER_TYPES, "Folder", scope)
     try:
         spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
-        async for page in retrieve_pages(t, collector, spec, max_objects, scope):
-            try:
-                for oc in page:
-                    d = props_of(oc)
-                    obj = oc["obj"]
-                    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
-            except (KeyError, TypeError, AttributeError):
-                raise BadResponse(f"malformed RetrievePropertiesEx answer from {t.host}") from None
+        pages = retrieve_pages(t, collector, spec, max_objects, scope)
+        async with aclosing(pages):
+            async for page in pages:
+                try:
+                    for oc in page:
+                        d = props_of(oc)
+                        obj = oc["obj"]
+                        folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+                except (KeyError, TypeError, AttributeError):
+                    raise BadResponse(
+                        f"malformed RetrievePropertiesEx answer from {t.host}"
+                    ) from None
     finally:
         await _destroy_quietly(t, view)
     return folders
@@ -359,17 +383,21 @@ async def list_vms(
     raw_vms: list[tuple[str, tuple[Any, ...]]] = []
     try:
         spec = view_spec(view, inventory_prop_sets())
-        async for page in retrieve_pages(t, collector, spec, max_objects, scope):
-            try:
-                for oc in page:
-                    obj = oc["obj"]
-                    if obj["type"] == "VirtualMachine":
-                        raw_vms.append((obj["value"], vm_record(oc)))
-                    else:
-                        d = props_of(oc)
-                        folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
-            except (KeyError, TypeError, AttributeError):
-                raise BadResponse(f"malformed RetrievePropertiesEx answer from {t.host}") from None
+        pages = retrieve_pages(t, collector, spec, max_objects, scope)
+        async with aclosing(pages):
+            async for page in pages:
+                try:
+                    for oc in page:
+                        obj = oc["obj"]
+                        if obj["type"] == "VirtualMachine":
+                            raw_vms.append((obj["value"], vm_record(oc)))
+                        else:
+                            d = props_of(oc)
+                            folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+                except (KeyError, TypeError, AttributeError):
+                    raise BadResponse(
+                        f"malformed RetrievePropertiesEx answer from {t.host}"
+                    ) from None
     finally:
         await _destroy_quietly(t, view)
     return [build_vm(moid, rec, folders) for moid, rec in raw_vms]
