@@ -269,3 +269,18 @@ async def test_server_restart_mid_run(sim_factory, wire: Wire) -> None:
     assert any("connection lost" in s for s in status)
     assert any(e.state == "pending" and e.fault is not None for e in events)  # waited, retried
     await c.close()
+
+
+async def test_queued_tasks_are_reported_as_queued(sim_factory, wire: Wire) -> None:
+    sim = sim_factory(vms=20, task_seconds=0.3, max_running_tasks=1)
+    c = await connect(sim, wire)
+    vms = await ok_vms(sim, c, 3)
+    per = by_vm(await collect(c.start_guest_network(vms, guest(sim), concurrency=3, coalesce=0.05)))
+    states = {m: [e.state for e in evs] for m, evs in per.items()}
+    assert all(s[-1] == "succeeded" for s in states.values())
+    assert any("queued" in s for s in states.values())  # vCenter ran one at a time
+    for evs in per.values():
+        last = evs[-1]
+        assert last.queue_time and last.start_time and last.complete_time
+        assert last.queue_time <= last.start_time <= last.complete_time
+    await c.close()
