@@ -633,3 +633,41 @@ async def test_stopping_mid_listing_releases_the_result_set() -> None:
     cancel = next(json.loads(b) for p, b in vc.bodies if p.endswith("/CancelRetrievePropertiesEx"))
     assert cancel["token"] in ("1", "2")  # whichever result set the server still holds
     await c.close()
+
+
+async def test_list_vm_listed_before_its_folders_still_gets_its_path() -> None:
+    def oc(mo_type: str, moid: str, name: str, parent_type: str, parent: str) -> dict:
+        return {
+            "_typeName": "ObjectContent",
+            "obj": mo(mo_type, moid),
+            "propSet": [
+                {"_typeName": "DynamicProperty", "name": "name", "val": boxed("string", name)},
+                {"_typeName": "DynamicProperty", "name": "parent", "val": mo(parent_type, parent)},
+            ],
+        }
+
+    page1 = {
+        "_typeName": "RetrieveResult",
+        "token": "1",
+        "objects": [
+            oc("Datacenter", "datacenter-1", "DC", "Folder", "group-d1"),
+            oc("VirtualMachine", "vm-2", "late", "Folder", "group-v9"),
+            oc("Folder", "group-v3", "vm", "Datacenter", "datacenter-1"),
+            oc("VirtualMachine", "vm-1", "early", "Folder", "group-v3"),
+        ],
+    }
+    page2 = {
+        "_typeName": "RetrieveResult",
+        "objects": [oc("Folder", "group-v9", "team", "Folder", "group-v3")],
+    }
+    vc = FakeVC()
+    vc.on("CreateContainerView", lambda r, v: js(mo("ContainerView", "session[s]v")))
+    vc.on("RetrievePropertiesEx", lambda r, v: js(page1))
+    vc.on("ContinueRetrievePropertiesEx", lambda r, v: js(page2))
+    c = await connect(vc)
+    vms = await c.list_vms()
+    assert [(v.moid, v.path, v.folder) for v in vms] == [
+        ("vm-2", "/DC/vm/team/late", "/DC/vm/team"),
+        ("vm-1", "/DC/vm/early", "/DC/vm"),
+    ]
+    await c.close()

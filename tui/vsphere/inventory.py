@@ -49,6 +49,7 @@ class FolderMap:
     root: str
     nodes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    _complete: set[str] = field(default_factory=set)  # containers whose chain reaches the root
     _paths: dict[str, str] = field(default_factory=dict)
 
     def set(self, moid: str, name: str | None, parent: str | None, kind: str = "Folder") -> None:
@@ -58,11 +59,14 @@ class FolderMap:
         if old != new:
             self.nodes[moid] = new
             self._paths.clear()
+            if old is not None:
+                self._complete.clear()
 
     def remove(self, moid: str) -> None:
         self.kinds.pop(moid, None)
         if self.nodes.pop(moid, None) is not None:
             self._paths.clear()
+            self._complete.clear()
 
     def path(self, moid: str | None) -> str:
         """Inventory path of a container; the root folder is ``""``; unknown → ``""``."""
@@ -84,6 +88,22 @@ class FolderMap:
         p = "/" + "/".join(reversed(parts)) if parts else ""
         self._paths[moid] = p
         return p
+
+    def resolves(self, moid: str | None) -> bool:
+        """True when the parent chain of ``moid`` is known up to the root (its path is final)."""
+        cur = moid
+        seen = 0
+        while cur is not None and cur != self.root:
+            if cur in self._complete:
+                return True
+            node = self.nodes.get(cur)
+            if node is None or seen > 256:
+                return False
+            cur = node[1]
+            seen += 1
+        if moid is not None:
+            self._complete.add(moid)
+        return cur is not None
 
     def find(self, path: str) -> str:
         """The moid of the container at ``path`` (``/`` is the root folder)."""
@@ -380,7 +400,9 @@ async def list_vms(
     view = await create_view(
         t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype, scope
     )
-    raw_vms: list[tuple[str, tuple[Any, ...]]] = []
+    # VMs whose folder chain is already known are built while the next page is on its way;
+    # the others (their folder came later in the view) once all pages are in.
+    out: list[VM | tuple[str, tuple[Any, ...]]] = []
     try:
         spec = view_spec(view, inventory_prop_sets())
         pages = retrieve_pages(t, collector, spec, max_objects, scope)
@@ -390,7 +412,11 @@ async def list_vms(
                     for oc in page:
                         obj = oc["obj"]
                         if obj["type"] == "VirtualMachine":
-                            raw_vms.append((obj["value"], vm_record(oc)))
+                            rec = vm_record(oc)
+                            if folders.resolves(rec[_I_PARENT]):
+                                out.append(build_vm(obj["value"], rec, folders))
+                            else:
+                                out.append((obj["value"], rec))
                         else:
                             d = props_of(oc)
                             folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
@@ -400,4 +426,4 @@ async def list_vms(
                     ) from None
     finally:
         await _destroy_quietly(t, view)
-    return [build_vm(moid, rec, folders) for moid, rec in raw_vms]
+    return [x if isinstance(x, VM) else build_vm(x[0], x[1], folders) for x in out]
