@@ -175,7 +175,7 @@ class MainScreen(Screen[None]):
         self.active = name
         self._apply_layout()
         target = {"vms": self.vm_table, "tasks": self.task_table, "fault": self.fault_pane}[name]
-        target.focus()
+        self.set_focus(target)  # now, not after the keys already typed (typeahead)
 
     def action_next_pane(self, step: int) -> None:
         i = PANES.index(self.active)
@@ -280,7 +280,7 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         if self.narrow and self.active != "vms":
             self.action_show_pane("vms")
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))  # typeahead goes to the filter
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -291,7 +291,7 @@ class MainScreen(Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
         event.stop()
-        self.vm_table.focus()
+        self.set_focus(self.vm_table)
         self.vm_table.cursor = 0
 
     def action_clear_filter(self) -> None:
@@ -302,7 +302,7 @@ class MainScreen(Screen[None]):
             self.vm_table.rows_changed()
             self._update_counts()
         if self.focused is filt:
-            self.vm_table.focus()
+            self.set_focus(self.vm_table)
 
     def action_mark(self) -> None:
         key = self.vm_table.cursor_key
