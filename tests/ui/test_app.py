@@ -594,3 +594,19 @@ async def test_actions_land_in_the_real_audit_log_without_secrets() -> None:
     assert entries[2]["outcome"] == "2 succeeded"
     text = AuditLog().path.read_text(encoding="utf-8")
     assert GUEST_PW not in text and "vc-pw" not in text
+
+
+async def test_typeahead_after_slash_lands_in_the_filter() -> None:
+    """A terminal can deliver "/web" in one read: the keys after "/" must reach the filter."""
+    from textual import events
+
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        driver = app._driver
+        assert driver is not None
+        for key, char in [("slash", "/"), ("c", "c"), ("l", "l"), ("o", "o"), ("n", "n")]:
+            driver.send_message(events.Key(key, char))  # all queued before any is handled
+        await pilot.pause(0.2)
+        assert main.query_one("#filter", Input).value == "clon"
+        await pilot.press("escape", "q")

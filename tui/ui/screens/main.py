@@ -45,7 +45,8 @@ NARROW_HEIGHT = 30
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter"),
+        # priority: handled as the key arrives, so keys typed right after "/" reach the filter
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("space", "mark", "Mark", show=False),
         Binding("ctrl+a", "mark_all", "Mark all", show=False),
@@ -201,6 +202,8 @@ class MainScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # "/" is a character in the filter (globs like */prod/*)
         if action == "show_pane" and not self.narrow:
             return True
         if action in ("mark", "mark_all", "unmark") and not self.loaded:
