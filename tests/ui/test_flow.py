@@ -361,7 +361,11 @@ async def test_back_to_picker_logs_out_and_session_expiry_recovers(sim: SimServe
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
         assert sim.stats()["logouts"] == logouts + 1
+        await pilot.press("enter")  # and back in: a fresh session and stream
+        again = await main_screen(pilot)
+        assert again is not main and again.store.total == main.store.total
         await pilot.press("q")
+    assert sim.stats()["logouts"] == logouts + 2
 
 
 @pytest.mark.parametrize("size", [(80, 24)])
