@@ -29,7 +29,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="guestnet demo", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = _Parser(
+        prog="guestnet demo",
+        description="The guestnet app on an in-process simulated vCenter with a generated "
+        "inventory (every fault represented). Nothing to set up; quitting logs out and stops "
+        "the simulator.",
+    )
     p.add_argument("--vms", type=int, default=DEMO_VMS, help="VMs to generate (default 300)")
     p.add_argument("--seed", type=int, default=1, help="inventory seed (default 1)")
     p.add_argument(
