@@ -36,6 +36,7 @@ VM_PROPERTIES: dict[str, str] = {
 CONTAINER_TYPES = ("Folder", "Datacenter")
 CONTAINER_PROPERTIES = ("name", "parent")
 DEFAULT_MAX_OBJECTS = 1000
+_SLICE = 200  # objects parsed between two turns of the event loop
 
 
 class InventoryPathError(GuestnetError):
@@ -219,6 +220,8 @@ async def retrieve_pages(
         while result is not None:
             open_token = result.get("token") or None
             pending = more(open_token) if open_token else None
+            if pending is not None:
+                await asyncio.sleep(0)  # let it put the request on the wire before we parse
             yield result.get("objects") or []
             if pending is None:
                 return
@@ -409,7 +412,11 @@ async def list_vms(
         async with aclosing(pages):
             async for page in pages:
                 try:
-                    for oc in page:
+                    for i, oc in enumerate(page):
+                        if i % _SLICE == _SLICE - 1:
+                            # give the request for the next page (already under way) a turn,
+                            # so it reaches the server while this page is being parsed
+                            await asyncio.sleep(0)
                         obj = oc["obj"]
                         if obj["type"] == "VirtualMachine":
                             rec = vm_record(oc)
