@@ -104,6 +104,11 @@ async def test_bad_spec_is_a_clear_error(kw: dict, msg: str) -> None:
         await Client.connect(spec(**kw), http_transport=FakeVC().transport())
 
 
+async def test_bad_max_objects_is_a_clear_error() -> None:
+    with pytest.raises(SpecError, match="max_objects must be at least 1, got 0"):
+        await Client.connect(spec(), http_transport=FakeVC().transport(), max_objects=0)
+
+
 async def test_invalid_login_is_a_fault_without_the_password(caplog) -> None:
     caplog.set_level(logging.DEBUG)
     vc = FakeVC()

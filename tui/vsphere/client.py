@@ -52,6 +52,8 @@ class Client:
             raise SpecError(f"invalid API release {spec.release!r}: expected e.g. 8.0.3.0")
         if spec.timeout <= 0:
             raise SpecError(f"timeout must be positive, got {spec.timeout}")
+        if max_objects < 1:
+            raise SpecError(f"max_objects must be at least 1, got {max_objects}")
         self._spec = spec
         self.host = spec.host.strip()
         self.port = spec.port
