@@ -1091,40 +1091,22 @@ def cmd_audit(ns: argparse.Namespace) -> int:
 
 
 def _run_sim(rest: list[str]) -> int:
-    try:
-        from tui.sim.cli import main as sim_main
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("tui.sim.cli", "tui.sim"):
-            raise
-        _err("the simulator is not available in this build")
-        return EXIT_ERROR
+    from tui.sim.cli import main as sim_main
+
     return int(sim_main(rest) or 0)
 
 
 def _run_demo(rest: list[str]) -> int:
-    try:
-        from tui.ui.demo import main as demo_main
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("tui.ui.demo", "tui.ui"):
-            raise
-        _err("the UI demo is not available in this build; 'guestnet sim' runs the simulator alone")
-        return EXIT_ERROR
+    from tui.ui.demo import main as demo_main
+
     return int(demo_main(rest) or 0)
 
 
 def _run_ui(config: str | None, profile: str | None) -> int:
     from pathlib import Path
 
-    try:
-        from tui.ui.app import run
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("tui.ui.app", "tui.ui"):
-            raise
-        _err(
-            "the terminal UI is not available in this build; use 'guestnet --help' for the "
-            "headless commands"
-        )
-        return EXIT_ERROR
+    from tui.ui.app import run
+
     return int(run(config=Path(config) if config else None, profile=profile) or 0)
 
 

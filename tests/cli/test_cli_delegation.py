@@ -84,22 +84,3 @@ def test_plain_guestnet_runs_the_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
         paths.use_profiles_file(None)
     assert calls == [(None, None), (cfg, "lab")]
-
-
-def test_missing_modules_give_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "tui.ui.app", None)  # import raises ModuleNotFoundError
-    monkeypatch.setitem(sys.modules, "tui.sim.cli", None)
-    monkeypatch.setitem(sys.modules, "tui.ui.demo", None)
-    assert cli_module.main([]) == 2
-    assert cli_module.main(["sim"]) == 2
-    assert cli_module.main(["demo"]) == 2
-    err = capsys.readouterr().err
-    assert err.splitlines() == [
-        "guestnet: the terminal UI is not available in this build; use 'guestnet --help' for the "
-        "headless commands",
-        "guestnet: the simulator is not available in this build",
-        "guestnet: the UI demo is not available in this build; 'guestnet sim' runs the "
-        "simulator alone",
-    ]
