@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -138,3 +139,26 @@ def test_no_textual_import() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+async def test_every_new_connection_is_checked_before_use(sim_factory) -> None:
+    sim = sim_factory(vms=3, latency_ms=300)
+    c = await connect(sim, tls=TLSSpec(thumbprint=sim.thumbprint_sha256))
+    assert c.transport.cert.handshakes == 1  # hello, content and Login shared one connection
+    before = sim.stats()["requests"].get("SessionManager.currentSession", 0)
+    # From now on only a different certificate would be accepted: the pooled connection is
+    # reused, every new one (needed for concurrent calls) must fail its handshake.
+    c.transport.cert.pin = ("sha256", ":".join(["00"] * 32))
+    results = await asyncio.gather(
+        *[
+            c.transport.get_property("SessionManager", "SessionManager", "currentSession")
+            for _ in range(4)
+        ],
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, TLSVerifyError)]
+    served = [r for r in results if not isinstance(r, BaseException)]
+    assert len(served) == 1 and len(refused) == 3
+    assert c.transport.cert.handshakes == 4
+    assert sim.stats()["requests"].get("SessionManager.currentSession", 0) - before == 1
+    await c.close()

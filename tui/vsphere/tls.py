@@ -71,8 +71,10 @@ class CertRecorder:
 
     pin: tuple[str, str] | None = None
     presented: Thumbprints | None = None
+    handshakes: int = 0  # how many TLS handshakes went through the check
 
     def check(self, der: bytes | None) -> None:
+        self.handshakes += 1
         if der is None:
             raise ssl.SSLCertVerificationError(1, "server presented no certificate")
         tp = thumbprints_of(der)
