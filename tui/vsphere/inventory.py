@@ -51,7 +51,6 @@ class FolderMap:
     root: str
     nodes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
-    _complete: set[str] = field(default_factory=set)  # containers whose chain reaches the root
     _paths: dict[str, str] = field(default_factory=dict)
 
     def set(self, moid: str, name: str | None, parent: str | None, kind: str = "Folder") -> None:
@@ -61,14 +60,11 @@ class FolderMap:
         if old != new:
             self.nodes[moid] = new
             self._paths.clear()
-            if old is not None:
-                self._complete.clear()
 
     def remove(self, moid: str) -> None:
         self.kinds.pop(moid, None)
         if self.nodes.pop(moid, None) is not None:
             self._paths.clear()
-            self._complete.clear()
 
     def path(self, moid: str | None) -> str:
         """Inventory path of a container; the root folder is ``""``; unknown → ``""``."""
@@ -90,22 +86,6 @@ class FolderMap:
         p = "/" + "/".join(reversed(parts)) if parts else ""
         self._paths[moid] = p
         return p
-
-    def resolves(self, moid: str | None) -> bool:
-        """True when the parent chain of ``moid`` is known up to the root (its path is final)."""
-        cur = moid
-        seen = 0
-        while cur is not None and cur != self.root:
-            if cur in self._complete:
-                return True
-            node = self.nodes.get(cur)
-            if node is None or seen > 256:
-                return False
-            cur = node[1]
-            seen += 1
-        if moid is not None:
-            self._complete.add(moid)
-        return cur is not None
 
     def find(self, path: str) -> str:
         """The moid of the container at ``path`` (``/`` is the root folder)."""
