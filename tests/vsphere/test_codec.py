@@ -211,3 +211,21 @@ def test_fast_vm_builder_equals_the_dataclass() -> None:
     bare = build_vm("vm-7", vm_record({"obj": mor("VirtualMachine", "vm-7")}), folders)
     assert bare == VM(moid="vm-7", name="vm-7", path="/vm-7", folder="")
     assert vm_of("vm-42", {"name": "web-01", "parent": "group-v3"}, folders).path == "/DC/vm/web-01"
+
+
+def test_gc_pause_restores_the_previous_state() -> None:
+    import gc
+
+    from tui.vsphere.inventory import _gc_paused
+
+    assert gc.isenabled()
+    with _gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError), _gc_paused():
+            raise RuntimeError("x")
+        assert not gc.isenabled()  # stays as the caller had it
+    finally:
+        gc.enable()
