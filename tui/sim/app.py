@@ -60,7 +60,7 @@ GUEST_AUTH_TYPES = (
     "SSPIAuthentication",
     "TicketedSessionAuthentication",
 )
-ENTITY_PROPS = ("name", "parent", "overallStatus", "configStatus")
+ENTITY_PROPS = ("name", "parent", "overallStatus", "configStatus", "recentTask")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +243,11 @@ async def h_content(c: Ctx) -> Any:
 
 
 async def h_server_clock(c: Ctx) -> Any:
+    return wire.fmt_time(time.time())
+
+
+async def h_current_time(c: Ctx) -> Any:
+    wire.check_fields(c.body, set(), "CurrentTimeRequestType")
     return wire.fmt_time(time.time())
 
 
@@ -562,7 +567,36 @@ async def h_start_network(c: Ctx) -> Any:
     if not isinstance(vm, VirtualMachine):
         raise not_found("VirtualMachine", vm.moid)
     user, pw, interactive = _guest_auth(c.body, w)
-    return c.state.start_guest_network(c.session, vm, user, pw, interactive).ref()
+    task = c.state.start_guest_network(c.session, vm, user, pw, interactive)
+    if vm.lose_reply is not None:
+        # the task exists and runs; the caller never learns it (SimServer.lose_start_reply)
+        (mode, seconds), vm.lose_reply = vm.lose_reply, None
+        c.state.stats["replies_lost"] += 1
+        left = await _hold(c.request, seconds)
+        if mode == "drop" and not left:
+            raise _DropConnection(task.moid)
+    return task.ref()
+
+
+async def _hold(request: Request, seconds: float) -> bool:
+    """Wait ``seconds`` or until the client goes away; True if it went away."""
+    if seconds <= 0:
+        return False
+    # the body is read: the next ASGI message is http.disconnect when the client leaves
+    disconnect = asyncio.ensure_future(request.receive())
+    try:
+        done, _ = await asyncio.wait({disconnect}, timeout=seconds)
+    finally:
+        disconnect.cancel()
+    return bool(done)
+
+
+class _DropConnection(Exception):
+    """Close the request's connection without an answer (the work is done: ``task``)."""
+
+    def __init__(self, task: str) -> None:
+        super().__init__(task)
+        self.task = task
 
 
 async def h_abort(c: Ctx) -> Any:
@@ -588,6 +622,7 @@ ROUTES: dict[tuple[str, str, str], tuple[Handler, bool]] = {
     ("ServiceInstance", "GET", "content"): (h_content, False),
     ("ServiceInstance", "POST", "RetrieveServiceContent"): (h_content, False),
     ("ServiceInstance", "GET", "serverClock"): (h_server_clock, True),
+    ("ServiceInstance", "POST", "CurrentTime"): (h_current_time, True),
     ("SessionManager", "POST", "Login"): (h_login, False),
     ("SessionManager", "POST", "Logout"): (h_logout, True),
     ("SessionManager", "GET", "currentSession"): (h_current_session, False),
@@ -646,8 +681,14 @@ def _redact(value: Any) -> Any:
 class SimApp:
     """Owns the Starlette app; ``state`` is created on the server loop before serving."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(
+        self,
+        state: State,
+        abort_connection: Callable[[tuple[str, int] | None], bool] | None = None,
+    ) -> None:
         self.state = state
+        # closes the TCP connection of the given client address at once; True if found
+        self.abort_connection = abort_connection
         self.exchanges: list[Exchange] = []
         self.app = Starlette(
             routes=[
@@ -739,6 +780,8 @@ class SimApp:
                 if session is not None:
                     session.in_flight -= 1
                     session.last_active = time.time()
+        except _DropConnection as drop:
+            return await self._drop(request, drop.task, body, started)
         except WireError as exc:
             return self._finish(request, 500, fault_from_wire(exc).body(), body, started)
         except SimFault as fault:
@@ -761,6 +804,23 @@ class SimApp:
         if result is None:
             return self._finish(request, 204, None, body, started, headers=headers)
         return self._finish(request, 200, result, body, started, headers=headers)
+
+    async def _drop(self, request: Request, task: str, body: Any, started: float) -> Response:
+        """Abort the connection so that the client gets no answer (nothing is recorded)."""
+        client = (request.client.host, request.client.port) if request.client else None
+        if self.abort_connection is None or not self.abort_connection(client):
+            log.error("could not drop the connection of %s; answering instead", client)
+            return self._finish(request, 200, wire.mor("Task", task), body, started)
+        await _hold(request, 1.0)  # let the server see the connection go
+        log.info(
+            '%s "%s %s" dropped (%s created) %.1fms',
+            client[0] if client else "-",
+            request.method,
+            request.url.path,
+            task,
+            (time.perf_counter() - started) * 1000,
+        )
+        return Response(status_code=204)  # goes nowhere: the connection is closed
 
     async def _latency(self) -> None:
         ms = self.state.options.latency_ms

@@ -72,11 +72,13 @@ class SimServer:
     ``guest_password``, ``task_seconds``, ``max_running_tasks``, ``session_timeout``,
     ``latency_ms``, ``hello`` (False: an 8.0U1 server without the hello endpoint that only knows
     release 8.0.1.0), ``releases``, ``record`` (keep every exchange, see ``exchanges()``),
-    ``tls`` (False: plain HTTP, debugging only), ``cert_dir`` (write ``ca.pem`` there).
+    ``tls`` (False: plain HTTP, debugging only), ``cert_dir`` (write ``ca.pem`` there),
+    ``recent_task_seconds`` (how long a finished task stays in its VM's ``recentTask``).
 
     Every control method (``set_power``, ``set_tools``, ``set_ip``, ``set_vm``, ``add_vm``,
-    ``remove_vm``, ``expire_sessions``, ``restart``, ``stats``, ``tasks``, ``vm``, ``exchanges``)
-    is safe to call from any thread or event loop: it runs on the server's loop and waits for it.
+    ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``, ``stats``,
+    ``tasks``, ``vm``, ``exchanges``) is safe to call from any thread or event loop: it runs on
+    the server's loop and waits for it.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class SimServer:
         hello: bool = True,
         releases: tuple[str, ...] | list[str] | None = None,
         record: bool = False,
+        recent_task_seconds: float = 600.0,
     ) -> None:
         if inventory is not None and vms is not None:
             raise SimError("give either an inventory or --vms, not both")
@@ -112,6 +115,10 @@ class SimServer:
             raise SimError(f"session_timeout must be positive, got {session_timeout}")
         if not 0 <= latency_ms <= 600_000:
             raise SimError(f"latency_ms must be between 0 and 600000, got {latency_ms}")
+        if not 0 <= recent_task_seconds <= 86400:
+            raise SimError(
+                f"recent_task_seconds must be between 0 and 86400, got {recent_task_seconds}"
+            )
         if not (0 <= port <= 65535):
             raise SimError(f"port must be between 0 and 65535, got {port}")
         if isinstance(inventory, Inventory):
@@ -134,6 +141,7 @@ class SimServer:
             hello=hello,
             releases=tuple(releases) if releases is not None else None,
             record=record,
+            recent_task_seconds=recent_task_seconds,
         )
         self.host = host
         self.port = port
@@ -323,7 +331,7 @@ class SimServer:
         self._exit = asyncio.Event()
         self._state = State(self.inventory, self.options)
         gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
-        self._app = SimApp(self._state)
+        self._app = SimApp(self._state, self._abort_connection)
         try:
             while True:
                 try:
@@ -370,6 +378,19 @@ class SimServer:
                 if isinstance(o, Task) and o.aio is not None and not o.aio.done():
                     o.aio.cancel()
             await asyncio.sleep(0)
+
+    def _abort_connection(self, client: tuple[str, int] | None) -> bool:
+        """Close the connection of ``client`` (address, port) at once, without an answer."""
+        server = self._uvicorn
+        if server is None or client is None:
+            return False
+        for conn in list(server.server_state.connections):
+            if tuple(getattr(conn, "client", None) or ()) == tuple(client):
+                transport = getattr(conn, "transport", None)
+                if transport is not None:
+                    transport.abort()
+                    return True
+        return False
 
     # -- control API (thread-safe) -------------------------------------------------------------
 
@@ -438,6 +459,25 @@ class SimServer:
 
         return self.call(go)
 
+    def lose_start_reply(self, vm: str, mode: str = "drop", seconds: float = 0.0) -> None:
+        """The next StartGuestNetwork_Task call on ``vm`` that creates a task loses its reply.
+
+        The task is created and runs as usual, but the caller never learns its moId:
+        ``"drop"`` closes the connection without an answer (after ``seconds``, or at once),
+        ``"delay"`` holds the answer for ``seconds`` (make it longer than the client's timeout)
+        or until the client gives up. Calls that fault synchronously answer normally and leave
+        the setting armed. Counted in ``stats()["replies_lost"]``.
+        """
+        if mode not in ("drop", "delay"):
+            raise SimError(f"mode must be drop or delay, got {mode!r}")
+        if not 0 <= seconds <= 86400:
+            raise SimError(f"seconds must be between 0 and 86400, got {seconds}")
+
+        def go() -> None:
+            self._vm(vm).lose_reply = (mode, float(seconds))
+
+        self.call(go)
+
     def remove_vm(self, vm: str) -> None:
         def go() -> None:
             self._vm(vm)
@@ -482,6 +522,7 @@ class SimServer:
                 "acquire_ip": v.acquire_ip,
                 "fault": (v.fault.type, v.fault.mode) if v.fault else None,
                 "running_task": v.running_task.moid if v.running_task else None,
+                "recent_tasks": [t.moid for t in v.recent_tasks],
                 "customization": v.cust_status,
                 "instance_uuid": v.instance_uuid,
                 "clone_parent": v.clone_parent,

@@ -19,6 +19,7 @@ import itertools
 import secrets
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ ABOUT_BY_RELEASE = {
     "9.0.0.0": ("9.0.0", "24755230"),
 }
 DEFAULT_PAGE = 5000  # RetrievePropertiesEx page size when options.maxObjects is unset
+RECENT_DONE_MAX = 200  # vCenter: recentTask keeps at most the last 200 completed tasks
 CUSTOMIZE_DESC = "vm.GuestCustomizationManager.startNetwork"
 ABORT_DESC = "vm.GuestCustomizationManager.abortCustomization"
 
@@ -101,12 +103,15 @@ class MO:
 
 
 class Entity(MO):
-    __slots__ = ("name", "parent")
+    __slots__ = ("name", "parent", "recent_tasks")
 
     def __init__(self, moid: str, name: str, parent: Entity | None) -> None:
         super().__init__(moid)
         self.name = name
         self.parent = parent
+        # ManagedEntity.recentTask: queued/running tasks on this entity and the recently
+        # finished ones (see State._task_retired), oldest first
+        self.recent_tasks: list[Task] = []
 
 
 class Folder(Entity):
@@ -151,6 +156,7 @@ class VirtualMachine(Entity):
         "host_name",
         "instance_uuid",
         "ip",
+        "lose_reply",
         "mac",
         "power",
         "running_task",
@@ -187,6 +193,8 @@ class VirtualMachine(Entity):
         self.cust_start: float | None = None
         self.cust_end: float | None = None
         self.cust_error: str | None = None
+        # (mode, seconds): the next StartGuestNetwork_Task that creates a task loses its reply
+        self.lose_reply: tuple[str, float] | None = None
 
     @property
     def tools_running(self) -> bool:
@@ -572,6 +580,9 @@ def _entity_props() -> dict[str, Prop]:
         "parent": Prop(lambda o: o.parent.ref() if o.parent is not None else None, None),
         "overallStatus": Prop(lambda o: "green", "ManagedEntityStatus"),
         "configStatus": Prop(lambda o: "green", "ManagedEntityStatus"),
+        "recentTask": Prop(
+            lambda o: [t.ref() for t in o.recent_tasks] or None, "ArrayOfManagedObjectReference"
+        ),
     }
 
 
@@ -819,6 +830,7 @@ class SimOptions:
     hello: bool = True
     releases: tuple[str, ...] | None = None  # None: all four (hello) or only 8.0.1.0 (no hello)
     record: bool = False
+    recent_task_seconds: float = 600.0  # how long a finished task stays in recentTask
 
     def supported_releases(self) -> tuple[str, ...]:
         if self.releases is not None:
@@ -846,6 +858,8 @@ class State:
         self.ip_seq = itertools.count(0)
         self.queue: list[Task] = []
         self.running = 0
+        self.recent_done: deque[Task] = deque()  # finished and still recent, oldest first
+        self.recent_done_max = RECENT_DONE_MAX
         self.stats: dict[str, Any] = {
             "logins": 0,
             "logouts": 0,
@@ -856,6 +870,7 @@ class State:
             "wait_calls": 0,
             "wait_timeouts": 0,
             "tasks_started": 0,
+            "replies_lost": 0,  # StartGuestNetwork_Task replies dropped/delayed on request
             "objects_evaluated": 0,  # objects WaitForUpdatesEx read properties of
         }
         self.instance_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, "guestnet-sim"))
@@ -942,6 +957,7 @@ class State:
         t.progress = 50
         t.start_time = t.queue_time
         self.objects[t.moid] = t
+        self._task_created(t)
         vm.blocker = t
         vm.cust_status = "TOOLSDEPLOYPKG_RUNNING"
         vm.cust_start = t.start_time
@@ -1505,6 +1521,7 @@ class State:
         t.duration = self.duration_for(vm)
         self.objects[t.moid] = t
         vm.running_task = t
+        self._task_created(t)
         self.stats["tasks_started"] += 1
         fail: SimFault | None = login_fault
         if fail is None and vm.fault is not None and vm.fault.mode == "task":
@@ -1613,8 +1630,27 @@ class State:
             vm.cust_end = t.complete_time
         if vm.running_task is t:
             vm.running_task = None
+        asyncio.get_running_loop().call_later(
+            self.options.recent_task_seconds, self._task_retired, t
+        )
+        self.recent_done.append(t)
+        while len(self.recent_done) > self.recent_done_max:
+            self._task_retired(self.recent_done.popleft())
         self.touch(t.moid)
         self.touch(vm.moid)
+
+    def _task_created(self, t: Task) -> None:
+        t.entity.recent_tasks.append(t)
+        self.touch(t.entity.moid)
+
+    def _task_retired(self, t: Task) -> None:
+        """A finished task leaves its entity's recentTask (the Task object stays readable):
+        ``recent_task_seconds`` after it finished, or earlier when more than ``recent_done_max``
+        finished tasks are recent server-wide (vCenter's 10 minutes / last 200 tasks)."""
+        recent = t.entity.recent_tasks
+        if t in recent:
+            recent.remove(t)
+            self.touch(t.entity.moid)
 
     def cancel_task(self, t: Task) -> None:
         if t.done:
@@ -1644,6 +1680,7 @@ class State:
             next(self.event_seq),
         )
         self.objects[t.moid] = t
+        self._task_created(t)
         t.aio = asyncio.get_running_loop().create_task(self._run_abort(t, login_fault))
         return t
 
