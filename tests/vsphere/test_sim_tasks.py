@@ -284,3 +284,37 @@ async def test_queued_tasks_are_reported_as_queued(sim_factory, wire: Wire) -> N
         assert last.queue_time and last.start_time and last.complete_time
         assert last.queue_time <= last.start_time <= last.complete_time
     await c.close()
+
+
+@pytest.mark.parametrize("mode", ["drop", "delay"])
+async def test_lost_start_reply_adopts_the_running_task(sim_factory, wire: Wire, mode: str) -> None:
+    """The simulator creates the task but the reply never arrives (connection dropped, or held
+    past the client's timeout): the client finds the task in the VM's recentTask and tracks
+    it instead of calling StartGuestNetwork_Task again."""
+    sim = sim_factory(vms=10, task_seconds=0.3)
+    # "delay": the client gives up after 1 s, the answer would come after 5 s
+    c = await connect(sim, wire, timeout=1.0 if mode == "delay" else 10.0)
+    vms = await ok_vms(sim, c, 3)
+    lost = vms[1]
+    # still running when the client looks (after 0.2 s backoff, or after its 1 s timeout)
+    sim.set_vm(lost.moid, task_seconds=1.0 if mode == "drop" else 1.8)
+    sim.lose_start_reply(lost.moid, mode, seconds=5.0 if mode == "delay" else 0.0)
+    run = c.start_guest_network(vms, guest(sim), retry_delays=(0.2,), coalesce=0.05)
+    per = by_vm(await collect(run))
+    assert all(evs[-1].state == "succeeded" for evs in per.values()), per
+    assert sim.stats()["replies_lost"] == 1
+    tasks = [t for t in sim.tasks() if t["vm_moid"] == lost.moid]
+    assert len(tasks) == 1, tasks  # adopted, not replayed
+    evs = per[lost.moid]
+    assert evs[-1].task == tasks[0]["task"] and tasks[0]["state"] == "success"
+    if mode == "drop":  # a lost connection: a pending event, then a look after the backoff
+        assert any(e.state == "pending" and e.fault is not None for e in evs)
+        assert evs[-1].attempt == 2
+    else:  # a timeout: one look at once
+        assert evs[-1].attempt == 1
+    starts = [p for _, p, b in wire.requests if p.endswith("/StartGuestNetwork_Task")]
+    looks = [
+        p for _, p, _ in wire.requests if p.endswith(f"/VirtualMachine/{lost.moid}/recentTask")
+    ]
+    assert len(starts) == 3 and len(looks) == 1
+    await c.close()
