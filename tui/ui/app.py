@@ -84,7 +84,7 @@ class GuestnetApp(App[int]):
             PickerScreen(self.profiles, self.profiles_problem, hint, self.initial_profile)
         )
         if self.welcome:
-            self.notify(self.welcome, title="guestnet", timeout=20)
+            self.notify(self.welcome, title="guestnet", timeout=10)
         if self.initial_profile:
             if self.initial_profile in self.profiles:
                 self.connect_profile(self.initial_profile)
