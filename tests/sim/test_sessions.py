@@ -10,7 +10,7 @@ import pytest
 
 from tests.oracle import validate_fault
 from tests.sim.vi import VI, mor, ssl_context, view_spec
-from tui.sim.server import SimServer
+from tui.sim.server import SimError, SimServer
 
 
 async def test_content_needs_no_session_and_names_the_managers(sim_module: SimServer) -> None:
@@ -185,6 +185,25 @@ async def test_custom_vc_credentials(sim_factory) -> None:  # type: ignore[no-un
         assert (await vi.login()).status == 200
     async with VI(sim) as vi:
         assert (await vi.login("ops@corp.local", "VMware1!")).fault == "InvalidLogin"
+
+
+async def test_extra_vc_user_logs_in_and_owns_its_tasks(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(extra_users={"ops@corp.local": "0ps-Pa55"})
+    vm = sim.vm("web-01")["moid"]
+    async with VI(sim) as vi:
+        r = await vi.login("OPS@corp.local", "0ps-Pa55")
+        assert r.status == 200 and r.body["userName"] == "ops@corp.local"
+        task = (await vi.start(vm)).body["value"]
+        info = await vi.task_info(task)
+        assert info["reason"] == {"_typeName": "TaskReasonUser", "userName": "ops@corp.local"}
+    async with VI(sim) as vi:
+        assert (await vi.login("ops@corp.local", sim.password)).fault == "InvalidLogin"
+    async with VI(sim) as vi:
+        assert (await vi.login(sim.username, "0ps-Pa55")).fault == "InvalidLogin"
+    async with VI(sim) as vi:  # the main account is unchanged
+        assert (await vi.login()).body["userName"] == sim.username
+    with pytest.raises(SimError, match="extra_users"):
+        SimServer(extra_users={sim.username.upper(): "x"})
 
 
 async def test_not_authenticated_body_is_a_registry_fault(sim_module: SimServer) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 import platform
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -421,6 +422,10 @@ def _run_fake(start_answers: list, recent: list[dict]) -> FakeVC:
     return vc
 
 
+# the fake's Login answers userName "admin" (and CurrentTime unset: the queued/running rule)
+_BY_US = {"_typeName": "TaskReasonUser", "userName": "admin"}
+
+
 def _vm() -> VM:
     return VM(moid="vm-42", name="web-01", path="/DC/vm/web-01", folder="/DC/vm")
 
@@ -431,7 +436,8 @@ def _creds() -> GuestCredentials:
 
 async def test_start_meeting_expired_session_adopts_the_running_task() -> None:
     running = {"_typeName": "TaskInfo", "key": "task-9", "name": "StartGuestNetwork_Task",
-               "descriptionId": "vm.startNetwork", "state": "running"}  # fmt: skip
+               "descriptionId": "vm.startNetwork", "state": "running",
+               "reason": _BY_US}  # fmt: skip
     vc = _run_fake([fault("NotAuthenticated")], [running])
     c = await connect(vc)
     run = c.start_guest_network([_vm()], _creds(), coalesce=0)
@@ -445,7 +451,7 @@ async def test_start_meeting_expired_session_adopts_the_running_task() -> None:
 
 async def test_start_meeting_expired_session_calls_again_when_no_task_exists() -> None:
     done = {"_typeName": "TaskInfo", "key": "task-8", "name": "StartGuestNetwork_Task",
-            "descriptionId": "x", "state": "success"}  # fmt: skip
+            "descriptionId": "x", "state": "success", "reason": _BY_US}  # fmt: skip
     vc = _run_fake([fault("NotAuthenticated"), js(mo("Task", "task-10"))], [done])
     c = await connect(vc)
     events = [e async for e in c.start_guest_network([_vm()], _creds(), coalesce=0)]
@@ -458,7 +464,7 @@ async def test_start_meeting_expired_session_calls_again_when_no_task_exists() -
 
 async def test_start_timeout_checks_for_a_task_before_failing() -> None:
     running = {"_typeName": "TaskInfo", "key": "task-7", "name": "StartGuestNetwork_Task",
-               "descriptionId": "x", "state": "queued"}  # fmt: skip
+               "descriptionId": "x", "state": "queued", "reason": _BY_US}  # fmt: skip
     vc = _run_fake([httpx.ReadTimeout("slow")], [running])
     c = await connect(vc)
     events = [e async for e in c.start_guest_network([_vm()], _creds(), coalesce=0)]
@@ -470,6 +476,42 @@ async def test_start_timeout_checks_for_a_task_before_failing() -> None:
     assert events[-1].fault.type_name == "RequestTimeout"
     assert vc2.calls.count("StartGuestNetwork_Task") == 1
     await c.close()
+    await c2.close()
+
+
+def _server_time(shift: float = 0.0) -> str:
+    t = datetime.now(UTC) + timedelta(seconds=shift)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+async def test_start_timeout_with_server_clock_adopts_a_finished_task_or_calls_again() -> None:
+    """With ServiceInstance.CurrentTime answered, a timeout is followed by a look; our task
+    (TaskReasonUser of the session's user, queued after the call) is adopted even when finished;
+    no such task (only an older one, and another user's) means no task was created: look again
+    after the backoff, then call again."""
+    ours = {"_typeName": "TaskInfo", "key": "task-5", "name": "StartGuestNetwork_Task",
+            "descriptionId": "x", "state": "success", "reason": _BY_US,
+            "queueTime": _server_time(60)}  # fmt: skip
+    vc = _run_fake([httpx.ReadTimeout("slow")], [ours])
+    vc.on("CurrentTime", lambda r, v: js(_server_time(60)))  # the server's clock is 60 s ahead
+    c = await connect(vc)
+    events = [e async for e in c.start_guest_network([_vm()], _creds(), coalesce=0)]
+    assert events[-1].state == "succeeded" and events[-1].task == "task-5"
+    assert vc.calls.count("StartGuestNetwork_Task") == 1 and vc.calls.count("CurrentTime") == 1
+    await c.close()
+
+    older = {**ours, "key": "task-3", "state": "running", "queueTime": _server_time(-5)}
+    foreign = {**ours, "key": "task-4", "state": "running",
+               "reason": {"_typeName": "TaskReasonUser", "userName": "someone-else"}}  # fmt: skip
+    vc2 = _run_fake([httpx.ReadTimeout("slow"), js(mo("Task", "task-6"))], [older, foreign])
+    vc2.on("CurrentTime", lambda r, v: js(_server_time()))
+    c2 = await connect(vc2)
+    run = c2.start_guest_network([_vm()], _creds(), coalesce=0, retry_delays=(0.01,))
+    events = [e async for e in run]
+    assert events[-1].state == "succeeded" and events[-1].task == "task-6"
+    assert vc2.calls.count("StartGuestNetwork_Task") == 2
+    first = vc2.calls.index("StartGuestNetwork_Task")
+    assert vc2.calls[first:].count("recentTask") == 2  # at once, and again before the new call
     await c2.close()
 
 

@@ -68,7 +68,8 @@ class SimServer:
     Inventory: ``inventory`` (a YAML path or an already-parsed mapping, see docs/simulator.md), or
     ``vms``/``seed`` for a generated one; with neither, the shipped example inventory is used.
 
-    Options (keyword arguments, all optional): ``vc_user``, ``vc_password``, ``guest_user``,
+    Options (keyword arguments, all optional): ``vc_user``, ``vc_password``, ``extra_users``
+    (more vCenter accounts: user name -> password), ``guest_user``,
     ``guest_password``, ``task_seconds``, ``max_running_tasks``, ``session_timeout``,
     ``latency_ms``, ``hello`` (False: an 8.0U1 server without the hello endpoint that only knows
     release 8.0.1.0), ``releases``, ``record`` (keep every exchange, see ``exchanges()``),
@@ -93,6 +94,7 @@ class SimServer:
         cert_dir: str | Path | None = None,
         vc_user: str = "administrator@vsphere.local",
         vc_password: str = "VMware1!",
+        extra_users: dict[str, str] | None = None,
         guest_user: str = "root",
         guest_password: str = "guest-secret",
         task_seconds: float = 3.0,
@@ -119,6 +121,10 @@ class SimServer:
             raise SimError(
                 f"recent_task_seconds must be between 0 and 86400, got {recent_task_seconds}"
             )
+        extra = dict(extra_users or {})
+        names = [vc_user.casefold(), *(n.casefold() for n in extra)]
+        if any(not n for n in extra) or len(set(names)) != len(names):
+            raise SimError("extra_users: names must be non-empty, unlike vc_user and each other")
         if not (0 <= port <= 65535):
             raise SimError(f"port must be between 0 and 65535, got {port}")
         if isinstance(inventory, Inventory):
@@ -132,6 +138,7 @@ class SimServer:
         self.options = SimOptions(
             vc_user=vc_user,
             vc_password=vc_password,
+            extra_users=extra,
             guest_user=guest_user,
             guest_password=guest_password,
             task_seconds=task_seconds,

@@ -821,6 +821,8 @@ class Collector(MO):
 class SimOptions:
     vc_user: str = "administrator@vsphere.local"
     vc_password: str = field(default="VMware1!", repr=False)
+    # more vCenter accounts (user name -> password), e.g. a second user whose tasks are not ours
+    extra_users: dict[str, str] = field(default_factory=dict, repr=False)
     guest_user: str = "root"
     guest_password: str = field(default="guest-secret", repr=False)
     task_seconds: float = 3.0
@@ -1067,9 +1069,11 @@ class State:
     # -- sessions ----------------------------------------------------------------------------
 
     def login(self, user: str, password: str, locale: str | None, ip: str, agent: str) -> Session:
-        ok_user = user.casefold() == self.options.vc_user.casefold()
-        ok_pw = secrets.compare_digest(password.encode(), self.options.vc_password.encode())
-        if not (ok_user and ok_pw):
+        accounts = {self.options.vc_user: self.options.vc_password, **self.options.extra_users}
+        name = next((n for n in accounts if n.casefold() == user.casefold()), None)
+        expected = accounts[name] if name is not None else self.options.vc_password
+        ok_pw = secrets.compare_digest(password.encode(), expected.encode())
+        if name is None or not ok_pw:
             self.stats["login_failures"] += 1
             raise _msg_fault(
                 "InvalidLogin",
@@ -1080,7 +1084,7 @@ class State:
         s = Session(
             key=str(uuid.uuid4()),
             token=secrets.token_hex(20),
-            user_name=self.options.vc_user,
+            user_name=name,
             login_time=now,
             last_active=now,
             locale=locale or "en",

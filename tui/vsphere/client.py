@@ -58,6 +58,7 @@ class Client:
         self.host = spec.host.strip()
         self.port = spec.port
         self.username = spec.username
+        self.session_user: str | None = None  # UserSession.userName of the latest Login
         self.transport = Transport(
             self.host,
             spec.port,
@@ -281,7 +282,10 @@ class Client:
         t.set_session(token)
         self._logged_in = True
         if isinstance(result, dict):
-            log.info("logged in to %s as %s", self.host, result.get("userName", self.username))
+            user = result.get("userName")
+            # how vCenter names us in TaskReasonUser.userName (may differ from spec.username)
+            self.session_user = user if isinstance(user, str) and user else None
+            log.info("logged in to %s as %s", self.host, self.session_user or self.username)
 
     # ------------------------------------------------------------------ keepalive
 

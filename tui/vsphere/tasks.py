@@ -13,9 +13,14 @@ Tracking design (request-frugal, one long-poll loop):
 - Session expiry: the collector and its filters die with the session. The loop logs in again,
   creates a new collector and one filter over every unfinished task, and starts again from
   version ``""`` (the first answer carries every task's current state).
-- StartGuestNetwork_Task is never replayed blindly: when it meets an expired session, the client
-  logs in again, reads the VM's ``recentTask`` and adopts a queued/running StartGuestNetwork task
-  if one exists; only otherwise does it call again.
+- StartGuestNetwork_Task is never replayed blindly: when its reply is lost (expired session,
+  timeout, dropped connection, proxy error), the client reads the VM's ``recentTask`` and adopts
+  the task its call created, whatever its state: a StartGuestNetwork task with reason
+  TaskReasonUser of this session's user and a ``queueTime`` not earlier than the moment the call
+  was sent (server time, from the clock offset measured once per run with
+  ``ServiceInstance.CurrentTime``, minus a margin). Only when no such task exists does it call
+  again. A server that cannot tell its time gets the older rule: adopt a queued/running start
+  task, and never call again after a timeout.
 
 The guest password exists only in ``GuestCredentials.password`` (a Secret) and in the request
 body built right before each call.
@@ -29,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tui.vsphere.errors import (
@@ -61,6 +67,8 @@ TASK_PATHS = (
 )
 GCM_TYPE = "VirtualMachineGuestCustomizationManager"
 START_METHOD = "StartGuestNetwork_Task"
+# a task of ours may show a queueTime this much before the moment we sent the call (server time)
+QUEUE_TIME_MARGIN = 1.0
 
 
 def guest_auth(creds: GuestCredentials) -> dict[str, Any]:
@@ -295,6 +303,7 @@ class _VMState:
     task: str | None = None
     final: bool = False
     in_flight: bool = False
+    sent_at: float | None = None  # time.monotonic() when the latest start call was sent
     cancel_requested: bool = False
     last: tuple[Any, ...] | None = None
     events: list[TaskEvent] = field(default_factory=list)
@@ -351,6 +360,8 @@ class GuestNetworkRun:
         self._finished = False
         self._active_starts = 0
         self.max_active_starts = 0  # observed peak of concurrent StartGuestNetwork_Task calls
+        # (server time, time.monotonic() it corresponds to, uncertainty in s); None: unknown
+        self._server_clock: tuple[datetime, float, float] | None = None
         self.tracker = TaskTracker(
             self._t,
             client.property_collector,
@@ -529,6 +540,7 @@ class GuestNetworkRun:
         try:
             for st in self._states.values():
                 self._emit(st, "pending")
+            await self._measure_server_clock()
             self.tracker.dispatching = True
             tracker_task = asyncio.create_task(self.tracker.run())
             n = min(self.concurrency, len(self._queue)) or 1
@@ -579,7 +591,7 @@ class GuestNetworkRun:
         while not st.final:
             if check_first:
                 try:
-                    if await self._adopt_running_task(st):
+                    if await self._adopt_task(st):
                         return
                     check_first = False
                 except TLSVerifyError:
@@ -595,6 +607,7 @@ class GuestNetworkRun:
             st.in_flight = True
             self._active_starts += 1
             self.max_active_starts = max(self.max_active_starts, self._active_starts)
+            st.sent_at = time.monotonic()
             try:
                 ref = await self._t.invoke(
                     GCM_TYPE,
@@ -637,20 +650,24 @@ class GuestNetworkRun:
             if lost is not None:
                 check_first = True
                 if isinstance(lost, RequestTimeout) or st.cancel_requested:
-                    # one look for a task, then report the timeout (no blind second call)
+                    # one look for a task at once (it may exist although no reply came)
                     try:
-                        if await self._adopt_running_task(st):
+                        if await self._adopt_task(st):
                             return
                     except TLSVerifyError:
                         raise
                     except GuestnetError as e:
                         log.info("could not check %s for a task: %s", st.vm.name, e)
-                    self._finish(
-                        st,
-                        "cancelled" if st.cancel_requested else "failed",
-                        fault=error_fault(lost),
-                    )
-                    return
+                    if st.cancel_requested or not self._can_identify_task:
+                        # without the server's time a finished task of ours cannot be told from
+                        # none: report the timeout rather than risk a second task
+                        self._finish(
+                            st,
+                            "cancelled" if st.cancel_requested else "failed",
+                            fault=error_fault(lost),
+                        )
+                        return
+                # no task of ours (yet): wait, look again, and only then call again
                 if not await self._backoff(st, lost):
                     return
                 continue
@@ -686,17 +703,83 @@ class GuestNetworkRun:
         except GuestnetError as e:
             log.info("could not cancel %s: %s", task, e)
 
-    async def _adopt_running_task(self, st: _VMState) -> bool:
-        """After a lost session or a timeout: adopt the VM's queued/running start task, if any."""
-        task = await find_running_start_task(self._t, st.vm.moid)
+    async def _measure_server_clock(self) -> None:
+        """One ``ServiceInstance.CurrentTime`` call: the server's time at a local monotonic instant.
+
+        Any failure (or an unset answer) leaves the clock unknown; lost replies then fall back
+        to adopting a queued/running start task.
+        """
+        before = time.monotonic()
+        try:
+            now = parse_time(
+                await self._t.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
+            )
+        except GuestnetError as e:
+            log.info("ServiceInstance.CurrentTime failed (%s); lost replies use the older rule", e)
+            return
+        after = time.monotonic()
+        if now is None or now.tzinfo is None:
+            log.info(
+                "ServiceInstance.CurrentTime gave no usable time; lost replies use the older rule"
+            )
+            return
+        self._server_clock = (now, (before + after) / 2, (after - before) / 2)
+
+    @property
+    def _can_identify_task(self) -> bool:
+        """Whether a lost reply's task can be recognised in any state (user name + server time)."""
+        return self._server_clock is not None and self._client.session_user is not None
+
+    def _not_before(self, st: _VMState) -> datetime | None:
+        """The earliest ``queueTime`` (server time) of a task created by the VM's latest call."""
+        if self._server_clock is None or st.sent_at is None:
+            return None
+        server_now, mono, uncertainty = self._server_clock
+        return server_now + timedelta(seconds=st.sent_at - mono - uncertainty - QUEUE_TIME_MARGIN)
+
+    async def _adopt_task(self, st: _VMState) -> bool:
+        """After a lost reply: adopt the start task our call created on the VM, if any."""
+        task = await find_start_task(
+            self._t, st.vm.moid, user=self._client.session_user, not_before=self._not_before(st)
+        )
         if task is None:
             return False
         self._register(st, task)
         return True
 
 
-async def find_running_start_task(t: Transport, vm_moid: str) -> str | None:
-    """The VM's queued or running StartGuestNetwork task, read from its ``recentTask``.
+def is_our_start_task(
+    info: Mapping[str, Any], user: str | None, not_before: datetime | None
+) -> bool:
+    """Whether a TaskInfo is the StartGuestNetwork task that a call of ``user`` created.
+
+    With the session's user name and the call's server time: reason TaskReasonUser of that user
+    and ``queueTime >= not_before``, in any state (it may have finished already). Without the
+    time: a queued or running start task (of that user, when the user name is known).
+    """
+    name = f"{info.get('name', '')} {info.get('descriptionId', '')}"
+    if "StartGuestNetwork" not in name and "startNetwork" not in name:
+        return False
+    if user is not None:
+        reason = info.get("reason")
+        if not isinstance(reason, dict) or reason.get("_typeName") != "TaskReasonUser":
+            return False
+        if str(reason.get("userName", "")).casefold() != user.casefold():
+            return False
+        if not_before is not None:
+            queued = parse_time(info.get("queueTime"))
+            return queued is not None and queued.tzinfo is not None and queued >= not_before
+    return info.get("state") in ("queued", "running")
+
+
+async def find_start_task(
+    t: Transport,
+    vm_moid: str,
+    *,
+    user: str | None = None,
+    not_before: datetime | None = None,
+) -> str | None:
+    """The VM's start task created by our call (see ``is_our_start_task``), from ``recentTask``.
 
     A server that cannot answer (``recentTask`` not readable) yields None: the caller only asks
     after a NotAuthenticated answer, which vCenter gives before executing a call.
@@ -715,13 +798,7 @@ async def find_running_start_task(t: Transport, vm_moid: str) -> str | None:
             info = await t.get_property("Task", str(ref["value"]), "info")
         except VimFault:
             continue  # the task is gone
-        if not isinstance(info, dict):
-            continue
-        name = f"{info.get('name', '')} {info.get('descriptionId', '')}"
-        if ("StartGuestNetwork" in name or "startNetwork" in name) and info.get("state") in (
-            "queued",
-            "running",
-        ):
+        if isinstance(info, dict) and is_our_start_task(info, user, not_before):
             return str(ref["value"])
     return None
 
