@@ -109,53 +109,49 @@ def check_fields(body: JSON, allowed: set[str], where: str) -> None:
         raise WireError(f"unexpected field {unknown[0]!r} in {where}", f"{where}.{unknown[0]}")
 
 
-def req(body: JSON, key: str, where: str) -> Any:
-    if key not in body or body[key] is None:
+def _field(body: JSON, key: str, where: str, required: bool) -> Any:
+    """``body[key]``; None when it is absent or null and optional, WireError when required."""
+    v = body.get(key)
+    if v is None and required:
         raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
-    return body[key]
+    return v
+
+
+def _wrong(where: str, key: str, expected: str, v: Any) -> WireError:
+    return WireError(f"{where}.{key} must be {expected}, got {_kind(v)}", f"{where}.{key}")
+
+
+def req(body: JSON, key: str, where: str) -> Any:
+    return _field(body, key, where, True)
 
 
 def get_str(body: JSON, key: str, where: str, required: bool = True) -> str | None:
-    if key not in body or body[key] is None:
-        if required:
-            raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
-        return None
-    v = body[key]
-    if not isinstance(v, str):
-        raise WireError(f"{where}.{key} must be a string, got {_kind(v)}", f"{where}.{key}")
+    v = _field(body, key, where, required)
+    if v is not None and not isinstance(v, str):
+        raise _wrong(where, key, "a string", v)
     return v
 
 
 def get_bool(body: JSON, key: str, where: str, required: bool = True) -> bool | None:
-    if key not in body or body[key] is None:
-        if required:
-            raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
-        return None
-    v = body[key]
-    if not isinstance(v, bool):
-        raise WireError(f"{where}.{key} must be a boolean, got {_kind(v)}", f"{where}.{key}")
+    v = _field(body, key, where, required)
+    if v is not None and not isinstance(v, bool):
+        raise _wrong(where, key, "a boolean", v)
     return v
 
 
 def get_int(body: JSON, key: str, where: str, required: bool = True) -> int | None:
-    if key not in body or body[key] is None:
-        if required:
-            raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
-        return None
-    v = body[key]
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise WireError(f"{where}.{key} must be an integer, got {_kind(v)}", f"{where}.{key}")
+    v = _field(body, key, where, required)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+        raise _wrong(where, key, "an integer", v)
     return v
 
 
 def get_list(body: JSON, key: str, where: str, required: bool = True) -> list[Any]:
-    if key not in body or body[key] is None:
-        if required:
-            raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
+    v = _field(body, key, where, required)
+    if v is None:
         return []
-    v = body[key]
     if not isinstance(v, list):
-        raise WireError(f"{where}.{key} must be an array, got {_kind(v)}", f"{where}.{key}")
+        raise _wrong(where, key, "an array", v)
     return v
 
 
@@ -163,11 +159,8 @@ def get_obj(
     body: JSON, key: str, where: str, type_names: tuple[str, ...], required: bool = True
 ) -> JSON | None:
     """A nested data object whose ``_typeName`` must be one of ``type_names``."""
-    if key not in body or body[key] is None:
-        if required:
-            raise WireError(f"missing required field {key!r} in {where}", f"{where}.{key}")
-        return None
-    return as_obj(body[key], f"{where}.{key}", type_names)
+    v = _field(body, key, where, required)
+    return None if v is None else as_obj(v, f"{where}.{key}", type_names)
 
 
 def as_obj(v: Any, where: str, type_names: tuple[str, ...]) -> JSON:
