@@ -946,20 +946,12 @@ class State:
 
     def _make_blocker(self, vm: VirtualMachine) -> None:
         """The long-running task another client left on a VM with an injected TaskInProgress."""
-        t = Task(
-            f"task-{next(self.task_seq)}",
-            "StartGuestNetwork_Task",
-            CUSTOMIZE_DESC,
-            vm,
-            {"_typeName": "TaskReasonSystem"},
-            False,
-            next(self.event_seq),
+        t = self._new_task(
+            "StartGuestNetwork_Task", CUSTOMIZE_DESC, vm, {"_typeName": "TaskReasonSystem"}, False
         )
         t.state = "running"
         t.progress = 50
         t.start_time = t.queue_time
-        self.objects[t.moid] = t
-        self._task_created(t)
         vm.blocker = t
         vm.cust_status = "TOOLSDEPLOYPKG_RUNNING"
         vm.cust_start = t.start_time
@@ -1509,23 +1501,12 @@ class State:
         self.precheck(vm)
         if vm.fault is not None and vm.fault.mode == "sync":
             raise self.injected(vm)
-        auth_mode = vm.auth_mode or self.inventory_auth_mode
-        login_fault = self.check_guest_login(vm, username, password, interactive)
-        if login_fault is not None and auth_mode == "sync":
-            raise login_fault
-        t = Task(
-            f"task-{next(self.task_seq)}",
-            "StartGuestNetwork_Task",
-            CUSTOMIZE_DESC,
-            vm,
-            {"_typeName": "TaskReasonUser", "userName": s.user_name},
-            vm.cancelable,
-            next(self.event_seq),
+        login_fault = self._guest_login(vm, username, password, interactive)
+        t = self._new_task(
+            "StartGuestNetwork_Task", CUSTOMIZE_DESC, vm, _user_reason(s), vm.cancelable
         )
         t.duration = self.duration_for(vm)
-        self.objects[t.moid] = t
         vm.running_task = t
-        self._task_created(t)
         self.stats["tasks_started"] += 1
         fail: SimFault | None = login_fault
         if fail is None and vm.fault is not None and vm.fault.mode == "task":
@@ -1643,9 +1624,32 @@ class State:
         self.touch(t.moid)
         self.touch(vm.moid)
 
-    def _task_created(self, t: Task) -> None:
-        t.entity.recent_tasks.append(t)
-        self.touch(t.entity.moid)
+    def _new_task(
+        self, method: str, description_id: str, vm: VirtualMachine, reason: JSON, cancelable: bool
+    ) -> Task:
+        """A queued Task on ``vm``, registered and listed in the VM's recentTask."""
+        t = Task(
+            f"task-{next(self.task_seq)}",
+            method,
+            description_id,
+            vm,
+            reason,
+            cancelable,
+            next(self.event_seq),
+        )
+        self.objects[t.moid] = t
+        vm.recent_tasks.append(t)
+        self.touch(vm.moid)
+        return t
+
+    def _guest_login(
+        self, vm: VirtualMachine, username: str, password: str, interactive: bool
+    ) -> SimFault | None:
+        """The guest login's fault: raised at once in ``sync`` auth mode, else for the task."""
+        fault = self.check_guest_login(vm, username, password, interactive)
+        if fault is not None and (vm.auth_mode or self.inventory_auth_mode) == "sync":
+            raise fault
+        return fault
 
     def _task_retired(self, t: Task) -> None:
         """A finished task leaves its entity's recentTask (the Task object stays readable):
@@ -1670,21 +1674,8 @@ class State:
         self, s: Session, vm: VirtualMachine, username: str, password: str, interactive: bool
     ) -> Task:
         self.precheck(vm)
-        auth_mode = vm.auth_mode or self.inventory_auth_mode
-        login_fault = self.check_guest_login(vm, username, password, interactive)
-        if login_fault is not None and auth_mode == "sync":
-            raise login_fault
-        t = Task(
-            f"task-{next(self.task_seq)}",
-            "AbortCustomization_Task",
-            ABORT_DESC,
-            vm,
-            {"_typeName": "TaskReasonUser", "userName": s.user_name},
-            False,
-            next(self.event_seq),
-        )
-        self.objects[t.moid] = t
-        self._task_created(t)
+        login_fault = self._guest_login(vm, username, password, interactive)
+        t = self._new_task("AbortCustomization_Task", ABORT_DESC, vm, _user_reason(s), False)
         t.aio = asyncio.get_running_loop().create_task(self._run_abort(t, login_fault))
         return t
 
@@ -1782,6 +1773,10 @@ def _type_of(o: MO) -> str:
 
 def _ref_of(o: MO) -> JSON:
     return o.ref()
+
+
+def _user_reason(s: Session) -> JSON:
+    return {"_typeName": "TaskReasonUser", "userName": s.user_name}
 
 
 def _canceled() -> SimFault:
