@@ -8,6 +8,7 @@ import logging
 import platform
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,12 @@ from tui.vsphere import (
 PASSWORD = "S3cret-Pa55!"
 
 
-def spec(**kw) -> ConnectSpec:
-    base = dict(host="vc.example", username="admin@vsphere.local", password=Secret(PASSWORD))
+def spec(**kw: Any) -> ConnectSpec:
+    base: dict[str, Any] = {
+        "host": "vc.example",
+        "username": "admin@vsphere.local",
+        "password": Secret(PASSWORD),
+    }
     base.update(kw)
     return ConnectSpec(**base)
 
@@ -47,7 +52,12 @@ async def connect(vc: FakeVC, **kw) -> Client:
 async def test_hello_negotiates_and_login_keeps_session_header() -> None:
     vc = FakeVC(releases=("8.0.3.0", "8.0.2.0"), hello="8.0.3.0")
     seen: list[httpx.Request] = []
-    vc.on("CurrentTime", lambda r, v: (seen.append(r), js("2026-01-01T00:00:00Z"))[1])
+
+    def current_time(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        seen.append(r)
+        return js("2026-01-01T00:00:00Z")
+
+    vc.on("CurrentTime", current_time)
     c = await connect(vc)
     assert c.release == "8.0.3.0"
     assert vc.calls[:3] == ["hello", "content", "Login"]
@@ -290,7 +300,7 @@ async def test_close_is_idempotent_and_calls_after_close_fail() -> None:
 
 
 def _update_set(version: str, objs: list[dict], truncated: bool = False) -> dict:
-    us = {
+    us: dict[str, Any] = {
         "_typeName": "UpdateSet",
         "version": version,
         "filterSet": [
