@@ -541,6 +541,16 @@ async def h_filter_partial(c: Ctx) -> Any:
     return c.obj.partial  # type: ignore[attr-defined]
 
 
+def _vm_and_auth(c: Ctx, w: str) -> tuple[VirtualMachine, str, str, bool]:
+    """The ``{vm, auth}`` body of StartGuestNetwork_Task / AbortCustomization_Task."""
+    assert c.session is not None
+    wire.check_fields(c.body, {"vm", "auth"}, w)
+    vm = lookup_mor(c.state, c.session, wire.req(c.body, "vm", w), f"{w}.vm")
+    if not isinstance(vm, VirtualMachine):
+        raise not_found("VirtualMachine", vm.moid)
+    return (vm, *_guest_auth(c.body, w))
+
+
 def _guest_auth(b: JSON, w: str) -> tuple[str, str, bool]:
     auth = wire.get_obj(b, "auth", w, GUEST_AUTH_TYPES)
     assert auth is not None
@@ -561,12 +571,7 @@ def _guest_auth(b: JSON, w: str) -> tuple[str, str, bool]:
 
 async def h_start_network(c: Ctx) -> Any:
     assert c.session is not None
-    w = "StartGuestNetworkRequestType"
-    wire.check_fields(c.body, {"vm", "auth"}, w)
-    vm = lookup_mor(c.state, c.session, wire.req(c.body, "vm", w), f"{w}.vm")
-    if not isinstance(vm, VirtualMachine):
-        raise not_found("VirtualMachine", vm.moid)
-    user, pw, interactive = _guest_auth(c.body, w)
+    vm, user, pw, interactive = _vm_and_auth(c, "StartGuestNetworkRequestType")
     task = c.state.start_guest_network(c.session, vm, user, pw, interactive)
     if vm.lose_reply is not None:
         # the task exists and runs; the caller never learns it (SimServer.lose_start_reply)
@@ -601,12 +606,7 @@ class _DropConnection(Exception):
 
 async def h_abort(c: Ctx) -> Any:
     assert c.session is not None
-    w = "AbortCustomizationRequestType"
-    wire.check_fields(c.body, {"vm", "auth"}, w)
-    vm = lookup_mor(c.state, c.session, wire.req(c.body, "vm", w), f"{w}.vm")
-    if not isinstance(vm, VirtualMachine):
-        raise not_found("VirtualMachine", vm.moid)
-    user, pw, interactive = _guest_auth(c.body, w)
+    vm, user, pw, interactive = _vm_and_auth(c, "AbortCustomizationRequestType")
     return c.state.abort_customization(c.session, vm, user, pw, interactive).ref()
 
 
