@@ -27,8 +27,10 @@ from tui.sim import wire
 from tui.sim.state import (
     ALL_PROPS,
     DEFAULT_PAGE,
+    ENTITY_PROPS,
     KNOWN_TYPES,
     MO,
+    PLAIN_ENTITY_TYPES,
     PROPS_BY_TYPE,
     TRAVERSABLE,
     Collector,
@@ -60,7 +62,6 @@ GUEST_AUTH_TYPES = (
     "SSPIAuthentication",
     "TicketedSessionAuthentication",
 )
-ENTITY_PROPS = ("name", "parent", "overallStatus", "configStatus", "recentTask")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,28 +125,12 @@ def lookup_mor(state: State, s: Session | None, value: Any, where: str) -> MO:
 # PropertyFilterSpec parsing
 
 
-_OTHER_ENTITIES = frozenset(
-    {
-        "ManagedEntity",
-        "HostSystem",
-        "ResourcePool",
-        "ClusterComputeResource",
-        "ComputeResource",
-        "Datastore",
-        "Network",
-        "VirtualApp",
-        "StoragePod",
-        "DistributedVirtualSwitch",
-    }
-)
-
-
 def _paths_for_type(type_: str) -> dict[str, Any]:
     """The property paths a PropertySpec of ``type_`` may name."""
     props = PROPS_BY_TYPE.get(type_)
     if props is not None:
         return props
-    return dict.fromkeys(ENTITY_PROPS) if type_ in _OTHER_ENTITIES else {}
+    return dict.fromkeys(ENTITY_PROPS) if type_ in PLAIN_ENTITY_TYPES else {}
 
 
 def parse_filter_spec(state: State, s: Session, raw: Any, where: str) -> FilterSpec:

@@ -371,12 +371,11 @@ _SUPERTYPES: dict[str, tuple[str, ...]] = {
     "PropertyFilter": ("PropertyFilter",),
     "PropertyCollector": ("PropertyCollector",),
 }
-KNOWN_TYPES = frozenset(
+# Entity types a PropertySpec may name with only the ManagedEntity properties (the simulator has
+# no objects of the concrete ones; a client's generic specs still mention them).
+PLAIN_ENTITY_TYPES = frozenset(
     {
         "ManagedEntity",
-        "ExtensibleManagedObject",
-        "ManagedObjectView",
-        "View",
         "HostSystem",
         "ResourcePool",
         "ClusterComputeResource",
@@ -386,6 +385,14 @@ KNOWN_TYPES = frozenset(
         "VirtualApp",
         "StoragePod",
         "DistributedVirtualSwitch",
+    }
+)
+KNOWN_TYPES = frozenset(
+    {
+        "ExtensibleManagedObject",
+        "ManagedObjectView",
+        "View",
+        *PLAIN_ENTITY_TYPES,
         *(t for ts in _SUPERTYPES.values() for t in ts),
         "ServiceInstance",
         "SessionManager",
@@ -585,6 +592,8 @@ def _entity_props() -> dict[str, Prop]:
         ),
     }
 
+
+ENTITY_PROPS = tuple(_entity_props())
 
 VM_PROPS: dict[str, Prop] = {
     **_entity_props(),
