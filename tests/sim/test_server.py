@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.oracle import validate_http
-from tests.sim.vi import VI, view_spec
+from tests.sim.vi import VI, ssl_context, view_spec
 from tui.sim.server import SimError, SimServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +156,20 @@ def test_start_errors_are_one_line() -> None:
             SimServer(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(SimError, match="either an inventory or --vms"):
         SimServer("x.yaml", vms=3)
+
+
+def test_a_stopped_server_starts_again() -> None:
+    sim = SimServer(task_seconds=0.3).start()
+    port, ok_vms = sim.port, list(sim.ok_vms)
+    sim.stop()
+    with SimServer(task_seconds=0.3, port=port):  # start() must wait for this run's listener
+        with pytest.raises(SimError, match=r"^cannot listen on 127\.0\.0\.1:\d+: "):
+            sim.start()
+    with sim.start():
+        assert sim.port == port and sim.ok_vms == ok_vms
+        sim.restart()  # a restart after a stop() comes back instead of stopping for good
+        url = f"{sim.url}/sdk/vim25/8.0.3.0/ServiceInstance/ServiceInstance/content"
+        assert httpx.get(url, verify=ssl_context(sim)).status_code == 200
 
 
 async def test_plain_http_for_debugging(sim_factory) -> None:  # type: ignore[no-untyped-def]

@@ -212,6 +212,10 @@ class SimServer:
     def start(self, timeout: float = 60.0) -> SimServer:
         if self._thread is not None:
             raise SimError("the simulator is already started")
+        # a stopped server may be started again: nothing of the previous run may count
+        self._ready.clear()
+        self._start_error = None
+        self._restart = self._stopping = False
         if self.tls:
             try:
                 self._make_certs()
@@ -551,6 +555,7 @@ class SimServer:
         def go() -> None:
             st = self.state
             fv: dict[str, list[str]] = {}
+            self.vm_faults, self.ok_vms = {}, []
             for v in st.vms_by_name.values():
                 if v.fault is not None:
                     self.vm_faults[v.name] = (v.fault.type, v.fault.mode)
