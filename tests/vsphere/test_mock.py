@@ -525,6 +525,39 @@ async def test_start_timeout_with_server_clock_adopts_a_finished_task_or_calls_a
     await c2.close()
 
 
+_OURS_RUNNING = {"_typeName": "TaskInfo", "key": "task-9", "name": "StartGuestNetwork_Task",
+                 "descriptionId": "x", "state": "running", "reason": _BY_US}  # fmt: skip
+
+
+@pytest.mark.parametrize("recent", [[], [_OURS_RUNNING]], ids=["no-task", "our-task"])
+async def test_cancel_while_looking_for_the_task_of_a_lost_reply(recent: list[dict]) -> None:
+    """A cancel() that arrives while the run reads recentTask after a lost reply is decided by
+    the look: no task -> cancelled, no second call; our task -> adopted and CancelTask sent;
+    never an event after the final one."""
+    vc = _run_fake([fault("NotAuthenticated"), js(mo("Task", "task-10"))], recent)
+    vc.on("CancelTask", lambda r, v: httpx.Response(204))
+    c = await connect(vc)
+    run = c.start_guest_network([_vm()], _creds(), coalesce=0)
+    original = c.transport.get_property
+
+    async def cancelling_look(mo_type: str, moid: str, prop: str, **kw: Any) -> Any:
+        if prop == "recentTask":
+            assert await run.cancel("vm-42")  # the user cancels while the run looks
+        return await original(mo_type, moid, prop, **kw)
+
+    c.transport.get_property = cancelling_look  # type: ignore[method-assign]
+    events = [e async for e in run]
+    await asyncio.sleep(0)  # let the quiet CancelTask go out
+    assert [e.final for e in events].index(True) == len(events) - 1
+    assert vc.calls.count("StartGuestNetwork_Task") == 1
+    if not recent:
+        assert events[-1].state == "cancelled" and events[-1].task is None
+        assert "CancelTask" not in vc.calls
+    else:
+        assert events[-1].task == "task-9" and vc.calls.count("CancelTask") == 1
+    await c.close()
+
+
 async def test_start_body_is_name_password_auth_and_secret_stays_masked() -> None:
     vc = _run_fake([js(mo("Task", "task-1"))], [])
     c = await connect(vc)

@@ -588,10 +588,11 @@ class GuestNetworkRun:
         """
         relogins = 0
         check_first = False
+        lost: GuestnetError | None = None
         while not st.final:
             if check_first:
                 try:
-                    if await self._adopt_task(st):
+                    if await self._adopt_task(st, lost):
                         return
                     check_first = False
                 except TLSVerifyError:
@@ -602,7 +603,7 @@ class GuestNetworkRun:
                     continue
             task: str | None = None
             retry_in: float | None = None
-            lost: GuestnetError | None = None
+            lost = None
             renewed = False
             st.in_flight = True
             self._active_starts += 1
@@ -652,7 +653,7 @@ class GuestNetworkRun:
                 if isinstance(lost, RequestTimeout) or st.cancel_requested:
                     # one look for a task at once (it may exist although no reply came)
                     try:
-                        if await self._adopt_task(st):
+                        if await self._adopt_task(st, lost):
                             return
                     except TLSVerifyError:
                         raise
@@ -737,15 +738,30 @@ class GuestNetworkRun:
         server_now, mono, uncertainty = self._server_clock
         return server_now + timedelta(seconds=st.sent_at - mono - uncertainty - QUEUE_TIME_MARGIN)
 
-    async def _adopt_task(self, st: _VMState) -> bool:
-        """After a lost reply: adopt the start task our call created on the VM, if any."""
-        task = await find_start_task(
-            self._t, st.vm.moid, user=self._client.session_user, not_before=self._not_before(st)
-        )
-        if task is None:
-            return False
-        self._register(st, task)
-        return True
+    async def _adopt_task(self, st: _VMState, lost: GuestnetError | None) -> bool:
+        """After a lost reply: adopt the start task our call created on the VM, if any.
+
+        True when the VM is settled: its task adopted, or (a cancel having come in) no task and
+        the VM cancelled. The look counts as in flight, so a ``cancel()`` meanwhile is decided
+        by what it finds instead of ending the VM under a task about to be adopted.
+        """
+        st.in_flight = True
+        try:
+            task = await find_start_task(
+                self._t,
+                st.vm.moid,
+                user=self._client.session_user,
+                not_before=self._not_before(st),
+            )
+        finally:
+            st.in_flight = False
+        if task is not None:
+            self._register(st, task)  # cancels it when a cancel came in
+            return True
+        if st.cancel_requested:
+            self._finish(st, "cancelled", fault=error_fault(lost) if lost else None)
+            return True
+        return False
 
 
 def is_our_start_task(
@@ -781,8 +797,7 @@ async def find_start_task(
 ) -> str | None:
     """The VM's start task created by our call (see ``is_our_start_task``), from ``recentTask``.
 
-    A server that cannot answer (``recentTask`` not readable) yields None: the caller only asks
-    after a NotAuthenticated answer, which vCenter gives before executing a call.
+    A server that cannot answer (``recentTask`` not readable) yields None: no task is known.
     """
     try:
         recent = await t.get_property("VirtualMachine", vm_moid, "recentTask")
