@@ -3,9 +3,10 @@
 - ``sim_factory(**opts) -> SimHandle``: a fresh server per call, stopped at teardown.
   ``opts`` are ``SimServer`` keyword arguments: ``vms``, ``seed``, ``inventory`` (path or dict),
   ``task_seconds`` (default here 0.3), ``max_running_tasks``, ``session_timeout``,
-  ``latency_ms``, ``vc_user``, ``vc_password``, ``guest_user``, ``guest_password``,
-  ``hello`` (False = an 8.0U1 server: no hello endpoint, only release 8.0.1.0), ``releases``,
-  ``record`` (keep every exchange: ``handle.exchanges()``).
+  ``latency_ms``, ``vc_user``, ``vc_password``, ``extra_users`` (``{name: password}``, more
+  vCenter accounts), ``guest_user``, ``guest_password``, ``hello`` (False = an 8.0U1 server: no
+  hello endpoint, only release 8.0.1.0), ``releases``, ``record`` (keep every exchange:
+  ``handle.exchanges()``), ``recent_task_seconds``.
 - ``sim``: ``sim_factory()`` with the shipped example inventory (tui/sim/inventory.example.yaml,
   42 VMs, every StartGuestNetwork fault in sync and task mode) and 0.3 s tasks.
   ``sim.fault_vms["InvalidGuestLogin"]`` lists the VM names that raise that fault (any mode),
@@ -18,8 +19,9 @@
 ``SimHandle`` is ``tui.sim.server.SimServer``: ``url``, ``host``, ``port``, ``ca_file``,
 ``thumbprint_sha256``, ``thumbprint_sha1``, ``username``, ``password``, ``guest_user``,
 ``guest_password`` and the thread-safe control API (``set_power``, ``set_tools``, ``set_ip``,
-``set_vm``, ``add_vm``, ``remove_vm``, ``expire_sessions``, ``restart``, ``stats``, ``tasks``,
-``task``, ``vm``, ``vm_names``, ``exchanges``). See docs/simulator.md.
+``set_vm``, ``add_vm``, ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``,
+``stats``, ``tasks``, ``task``, ``vm``, ``vm_names``, ``exchanges``, ``clear_exchanges``). See
+docs/simulator.md.
 """
 
 from __future__ import annotations
