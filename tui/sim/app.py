@@ -448,7 +448,6 @@ async def _wait_loop(
 ) -> Any:
     """Answer the pending changes, or long-poll for them on the collector's event."""
     state = c.state
-    loop = asyncio.get_running_loop()
     assert c.session is not None
     while True:
         sets, truncated = state.collect_updates(col, max_updates)
@@ -463,15 +462,14 @@ async def _wait_loop(
             state.stats["wait_timeouts"] += 1
             return None
         col.changed.clear()
-        fut: asyncio.Future[None] = loop.create_future()
-        col.waiters.add(fut)
+        col.waiting += 1
         changed = asyncio.ensure_future(col.changed.wait())
         try:
             done, _ = await asyncio.wait(
                 {changed, disconnect}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            col.waiters.discard(fut)
+            col.waiting -= 1
             changed.cancel()
         if disconnect in done:
             return None  # the client went away: stop waiting (nobody reads the answer)

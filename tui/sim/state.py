@@ -817,7 +817,7 @@ class Collector(MO):
         self.filters: dict[str, Filter] = {}
         self.version = 0
         self.changed = asyncio.Event()
-        self.waiters: set[asyncio.Future[None]] = set()
+        self.waiting = 0  # WaitForUpdatesEx calls blocked on ``changed``
         self.cancel_gen = 0
         self.destroyed = False
 
@@ -1762,7 +1762,7 @@ class State:
             ),
             "retrievals": sum(len(s.retrievals) for s in self.sessions.values()),
             "pending_waits": sum(
-                len(c.waiters) for s in self.sessions.values() for c in s.collectors.values()
+                c.waiting for s in self.sessions.values() for c in s.collectors.values()
             ),
             "running_tasks": self.running,
             "queued_tasks": len(self.queue),
