@@ -445,6 +445,14 @@ def _vm_runtime(vm: VirtualMachine) -> JSON:
     return d
 
 
+def _tools_running_status(vm: VirtualMachine) -> str:
+    return vm.tools if vm.power == "poweredOn" else "guestToolsNotRunning"
+
+
+def _heartbeat(vm: VirtualMachine) -> str:
+    return "green" if vm.tools_running else "gray"
+
+
 def _tools_status(vm: VirtualMachine) -> str:
     return "toolsOk" if vm.tools_running else "toolsNotRunning"
 
@@ -487,7 +495,7 @@ def _vm_cust(vm: VirtualMachine) -> JSON:
 def _vm_guest(vm: VirtualMachine) -> JSON:
     d: JSON = {"_typeName": "GuestInfo", "toolsStatus": _tools_status(vm)}
     d["toolsVersionStatus2"] = "guestToolsCurrent"
-    d["toolsRunningStatus"] = vm.tools if vm.power == "poweredOn" else "guestToolsNotRunning"
+    d["toolsRunningStatus"] = _tools_running_status(vm)
     d["toolsVersion"] = "12389"
     d["guestId"] = vm.guest_id
     d["guestFamily"] = "linuxGuest"
@@ -513,7 +521,7 @@ def _vm_guest_summary(vm: VirtualMachine) -> JSON:
         "guestFullName": vm.guest_full_name,
         "toolsStatus": _tools_status(vm),
         "toolsVersionStatus2": "guestToolsCurrent",
-        "toolsRunningStatus": vm.tools if vm.power == "poweredOn" else "guestToolsNotRunning",
+        "toolsRunningStatus": _tools_running_status(vm),
     }
     for key, val in (("hostName", _vm_hostname(vm)), ("ipAddress", _vm_ip(vm))):
         if val is not None:
@@ -547,7 +555,7 @@ def _vm_summary(vm: VirtualMachine) -> JSON:
         "config": _vm_config_summary(vm),
         "quickStats": {
             "_typeName": "VirtualMachineQuickStats",
-            "guestHeartbeatStatus": "green" if vm.tools_running else "gray",
+            "guestHeartbeatStatus": _heartbeat(vm),
         },
         "overallStatus": "green",
     }
@@ -577,10 +585,6 @@ def _vm_config(vm: VirtualMachine) -> JSON:
     }
 
 
-def _heartbeat(vm: VirtualMachine) -> str:
-    return "green" if vm.tools_running else "gray"
-
-
 def _entity_props() -> dict[str, Prop]:
     return {
         "name": Prop(lambda o: o.name, "string"),
@@ -605,9 +609,7 @@ VM_PROPS: dict[str, Prop] = {
         "dateTime",
     ),
     "guest": Prop(_vm_guest, None),
-    "guest.toolsRunningStatus": Prop(
-        lambda v: v.tools if v.power == "poweredOn" else "guestToolsNotRunning", "string"
-    ),
+    "guest.toolsRunningStatus": Prop(_tools_running_status, "string"),
     "guest.toolsStatus": Prop(_tools_status, "VirtualMachineToolsStatus"),
     "guest.ipAddress": Prop(_vm_ip, "string"),
     "guest.hostName": Prop(_vm_hostname, "string"),
@@ -624,9 +626,7 @@ VM_PROPS: dict[str, Prop] = {
     "summary.guest": Prop(_vm_guest_summary, None),
     "summary.guest.ipAddress": Prop(_vm_ip, "string"),
     "summary.guest.hostName": Prop(_vm_hostname, "string"),
-    "summary.guest.toolsRunningStatus": Prop(
-        lambda v: v.tools if v.power == "poweredOn" else "guestToolsNotRunning", "string"
-    ),
+    "summary.guest.toolsRunningStatus": Prop(_tools_running_status, "string"),
     "summary.config": Prop(_vm_config_summary, None),
     "summary.config.name": Prop(lambda v: v.name, "string"),
     "summary.config.uuid": Prop(lambda v: v.uuid, "string"),
@@ -1264,8 +1264,7 @@ class State:
         for p, prop in _plan(_type_of(o), paths):
             raw = prop.get(o)
             if raw is not None:
-                val = raw if prop.box is None else {"_typeName": prop.box, "_value": raw}
-                out.append({"_typeName": "DynamicProperty", "name": p, "val": val})
+                out.append({"_typeName": "DynamicProperty", "name": p, "val": _enc(prop, raw)})
         return out
 
     def read_property(self, o: MO, path: str) -> Any:
@@ -1333,10 +1332,11 @@ class State:
                                 ch["val"] = _enc(prop, raw)
                             changes.append(ch)
                     kind = "modify"
-                f.known[moid] = (prev[0] if prev is not None else o.ref(), vals)
+                ref = prev[0] if prev is not None else o.ref()
+                f.known[moid] = (ref, vals)
                 if kind == "modify" and not changes:
                     continue
-                u: JSON = {"_typeName": "ObjectUpdate", "kind": kind, "obj": _ref_of(o)}
+                u: JSON = {"_typeName": "ObjectUpdate", "kind": kind, "obj": ref}
                 if changes:
                     u["changeSet"] = changes
                 updates.append(u)
@@ -1778,10 +1778,6 @@ def _plan(type_: str, paths: tuple[str, ...]) -> tuple[tuple[str, Prop], ...]:
 
 def _type_of(o: MO) -> str:
     return o.ref()["type"] if isinstance(o, Singleton) else o.type
-
-
-def _ref_of(o: MO) -> JSON:
-    return o.ref()
 
 
 def _user_reason(s: Session) -> JSON:
