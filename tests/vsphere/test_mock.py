@@ -177,6 +177,14 @@ async def test_fault_body_becomes_vimfault_with_request() -> None:
             "HTTP 200 from POST .*CurrentTime is not JSON \\(text/html\\)",
         ),
         (httpx.Response(404, text="nope"), "HTTP 404 Not Found from POST"),
+        (
+            httpx.Response(
+                200,
+                stream=httpx.ByteStream(b"not gzip"),  # decoded (and failing) when read
+                headers={"content-type": "application/json", "content-encoding": "gzip"},
+            ),
+            "answer from POST .*CurrentTime cannot be decoded \\(.*decompress",
+        ),
     ],
 )
 async def test_non_vijson_replies_are_bad_response(response: httpx.Response, msg: str) -> None:
@@ -186,6 +194,7 @@ async def test_non_vijson_replies_are_bad_response(response: httpx.Response, msg
     with pytest.raises(BadResponse, match=msg) as ei:
         await c.transport.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
     assert "\n" not in str(ei.value)
+    assert not isinstance(ei.value.__context__, httpx.HTTPError)  # it would hold the request
     await c.close()
 
 

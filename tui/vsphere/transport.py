@@ -212,7 +212,11 @@ class Transport:
             )
         except httpx.ConnectError as e:
             error = self._connect_error(e, where)
-        except httpx.TransportError as e:
+        except httpx.DecodingError as e:  # a Content-Encoding the body does not match
+            error = BadResponse(
+                f"the answer from {where} cannot be decoded ({_one_line(str(e), 80)})"
+            )
+        except httpx.RequestError as e:  # dropped connection, protocol error, ...
             error = ConnectError(
                 f"connection to {self.host}:{self.port} failed during {where}: "
                 f"{_one_line(str(e)) or type(e).__name__}"
