@@ -8,6 +8,7 @@ logout) are scripted here; the happy path and vCenter faults are tested on the s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -610,3 +611,19 @@ async def test_typeahead_after_slash_lands_in_the_filter() -> None:
         await pilot.pause(0.2)
         assert main.query_one("#filter", Input).value == "clon"
         await pilot.press("escape", "q")
+
+
+async def test_a_row_keeps_its_last_cell_whole_beside_the_scrollbar() -> None:
+    vms = [
+        replace(vm, folder=f"/DC/vm/a-rather-long-folder-name-{i}-END")
+        for i, vm in enumerate(make_vms(40))
+    ]
+    app, _, _ = _app(FakeClient(vms))
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.pause()
+        table = main.vm_table
+        assert table.content_width == table.size.width - 1  # the scrollbar is shown
+        rows = [line for line in screen_text(app).splitlines() if "clone-0" in line]
+        assert rows and all("-END" in line for line in rows)
+        await pilot.press("q")

@@ -30,7 +30,7 @@ from tui.ui.widgets.fault_pane import FaultPane, fault_json
 from tui.ui.widgets.info_bar import InfoBar
 from tui.ui.widgets.linetable import LineTable
 from tui.ui.widgets.task_pane import TaskPane, TaskTable
-from tui.ui.widgets.vm_table import VMTable
+from tui.ui.widgets.vm_table import HOST_MIN_WIDTH, VMTable
 from tui.vsphere.errors import GuestnetError
 from tui.vsphere.models import VM, GuestCredentials, TaskEvent, VMBatch
 
@@ -328,7 +328,8 @@ class MainScreen(Screen[None]):
         self._update_counts()
 
     def sortable_columns(self) -> list[str]:
-        return [c for c in SORT_COLUMNS if c != "host" or self.vm_table.size.width >= 130]
+        wide = self.vm_table.content_width >= HOST_MIN_WIDTH
+        return [c for c in SORT_COLUMNS if c != "host" or wide]
 
     def action_sort(self, step: int) -> None:
         cols = self.sortable_columns()

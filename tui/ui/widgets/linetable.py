@@ -124,6 +124,12 @@ class LineTable(ScrollView, can_focus=True):
 
     # -- public -------------------------------------------------------------------------------
     @property
+    def content_width(self) -> int:
+        """Cells a row may use: the width left of the vertical scrollbar when one is shown
+        (``size`` includes the scrollbar's column, which would hide a row's last cell)."""
+        return self.scrollable_content_region.width
+
+    @property
     def cursor_key(self) -> str | None:
         n = self.row_count()
         if n == 0:
@@ -133,7 +139,7 @@ class LineTable(ScrollView, can_focus=True):
     def rows_changed(self) -> None:
         """The set or order of rows changed: resize the scroll area and redraw."""
         n = self.row_count()
-        self.virtual_size = Size(self.size.width, n + 1)
+        self.virtual_size = Size(self.content_width, n + 1)
         if self.cursor >= n:
             self.cursor = max(0, n - 1)
         else:
@@ -198,7 +204,7 @@ class LineTable(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------------
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.row_count() + 1)
+        self.virtual_size = Size(self.content_width, self.row_count() + 1)
         self._columns = []
         self._scroll_cursor_into_view()
 
@@ -243,7 +249,7 @@ class LineTable(ScrollView, can_focus=True):
         return self._columns, self._widths
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.content_width
         base = self.rich_style
         columns, widths = self._layout(width)
         if y == 0:

@@ -14,6 +14,7 @@ TOOLS = {
     "guestToolsExecutingScripts": ("starting", "warn"),
 }
 MARK = "●"
+HOST_MIN_WIDTH = 130  # the host name column is laid out from this content width on
 
 
 class VMTable(LineTable):
@@ -32,7 +33,7 @@ class VMTable(LineTable):
             Column("ip", "IP", 15),
             Column("path", "PATH", 10, flex=True, weight=2, middle=True),
         ]
-        if width >= 130:
+        if width >= HOST_MIN_WIDTH:
             cols.append(Column("host", "HOST NAME", 24))
         arrow = "▼" if self.store.sort_reverse else "▲"
         return [
@@ -55,17 +56,15 @@ class VMTable(LineTable):
         )
         if tools_cls == "good" and vm.guest_operations_ready is False:
             tools, tools_cls = "no-ops", "warn"
-        cells: list[Cell] = [
+        return [
             (MARK if moid in self.store.marks else " ", "mark"),
             (vm.name, None),
             (power, power_cls),
             (tools, tools_cls),
             (vm.ip_address or "-", "accent" if vm.ip_address else "dim"),
             (vm.folder, "dim"),
+            (vm.host_name or "-", "dim"),  # not drawn when the host column is not laid out
         ]
-        if self.size.width >= 130:
-            cells.append((vm.host_name or "-", "dim"))
-        return cells
 
     def refresh_moid(self, moid: str) -> None:
         pos = self.store.position(moid)
