@@ -143,12 +143,7 @@ def parse_filter_spec(state: State, s: Session, raw: Any, where: str) -> FilterS
         pw = f"{where}.propSet[{i}]"
         ps = wire.as_obj(item, pw, ("PropertySpec",))
         wire.check_fields(ps, {"type", "all", "pathSet"}, pw)
-        t = wire.get_str(ps, "type", pw)
-        assert t is not None
-        if t not in KNOWN_TYPES:
-            raise SimFault(
-                "InvalidType", f"Unknown managed object type {t!r} in {pw}.type", argument=t
-            )
+        t = _known_type(wire.get_str(ps, "type", pw), f"{pw}.type")
         known = _paths_for_type(t)
         all_ = wire.get_bool(ps, "all", pw, required=False)
         paths: list[str] = list(props.get(t, ()))
@@ -193,11 +188,8 @@ def _parse_selects(parent: JSON, where: str, names: dict[str, Sel]) -> tuple[Sel
         name = wire.get_str(sel, "name", sw, required=False)
         t = wire.get_str(sel, "type", sw)
         path = wire.get_str(sel, "path", sw)
-        assert t is not None and path is not None
-        if t not in KNOWN_TYPES:
-            raise SimFault(
-                "InvalidType", f"Unknown managed object type {t!r} in {sw}.type", argument=t
-            )
+        assert path is not None
+        t = _known_type(t, f"{sw}.type")
         if not any(pp == path and _isa(tt, {t}) for tt, pp in TRAVERSABLE):
             raise invalid_property(path)
         skip = bool(wire.get_bool(sel, "skip", sw, required=False))
@@ -206,6 +198,13 @@ def _parse_selects(parent: JSON, where: str, names: dict[str, Sel]) -> tuple[Sel
             names[name] = ts
         out.append(ts)
     return tuple(out)
+
+
+def _known_type(t: str | None, where: str) -> str:
+    assert t is not None
+    if t not in KNOWN_TYPES:
+        raise SimFault("InvalidType", f"Unknown managed object type {t!r} in {where}", argument=t)
+    return t
 
 
 def _check_refs(sels: tuple[Sel, ...], names: dict[str, Sel], where: str) -> None:
@@ -276,8 +275,7 @@ async def h_create_view(c: Ctx) -> Any:
     for i, t in enumerate(types):
         if not isinstance(t, str):
             raise WireError(f"{w}.type[{i}] must be a string", f"{w}.type[{i}]")
-        if t not in KNOWN_TYPES:
-            raise SimFault("InvalidType", f"Unknown type {t!r} in {w}.type", argument=t)
+        _known_type(t, f"{w}.type")
     recursive = wire.get_bool(b, "recursive", w)
     assert recursive is not None
     v = c.state.create_view(c.session, container, list(types), recursive)
@@ -355,34 +353,30 @@ async def h_retrieve(c: Ctx) -> Any:
     return _page(c.state, c.session, r, None)
 
 
-async def h_continue(c: Ctx) -> Any:
+def _retrieval_token(c: Ctx, w: str) -> str:
+    """The ``token`` of a Continue/CancelRetrievePropertiesEx body, naming an unfinished paging."""
     assert c.session is not None
-    w = "ContinueRetrievePropertiesExRequestType"
     wire.check_fields(c.body, {"token"}, w)
     token = wire.get_str(c.body, "token", w)
     assert token is not None
-    r = c.session.retrievals.get(token)
-    if r is None:
+    if token not in c.session.retrievals:
         raise SimFault(
             "InvalidArgument",
             f"Unknown or finished retrieval token {token!r}",
             invalidProperty="token",
         )
-    return _page(c.state, c.session, r, token)
+    return token
+
+
+async def h_continue(c: Ctx) -> Any:
+    assert c.session is not None
+    token = _retrieval_token(c, "ContinueRetrievePropertiesExRequestType")
+    return _page(c.state, c.session, c.session.retrievals[token], token)
 
 
 async def h_cancel_retrieve(c: Ctx) -> Any:
     assert c.session is not None
-    w = "CancelRetrievePropertiesExRequestType"
-    wire.check_fields(c.body, {"token"}, w)
-    token = wire.get_str(c.body, "token", w)
-    assert token is not None
-    if c.session.retrievals.pop(token, None) is None:
-        raise SimFault(
-            "InvalidArgument",
-            f"Unknown or finished retrieval token {token!r}",
-            invalidProperty="token",
-        )
+    del c.session.retrievals[_retrieval_token(c, "CancelRetrievePropertiesExRequestType")]
     return None
 
 
