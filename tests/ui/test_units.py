@@ -142,6 +142,8 @@ def test_batch_states_totals_and_credential_faults() -> None:
     assert b.apply(TaskEvent("vm-nope", "x", "succeeded")) is None
     t = b.totals()
     assert (t["running"], t["failed"], t["succeeded"], t["skipped"]) == (1, 1, 1, 1)
+    assert b.summary() == "1 running, 1 succeeded, 1 failed, 1 skipped"
+    assert b.summary(" · ") == "1 running · 1 succeeded · 1 failed · 1 skipped"
     assert b.needs_new_credentials()
     row = b.rows[vms[0].moid]
     now = T0 + timedelta(seconds=10)

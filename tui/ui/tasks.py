@@ -123,6 +123,10 @@ class Batch:
             out[row.state] = out.get(row.state, 0) + 1
         return out
 
+    def summary(self, sep: str = ", ") -> str:
+        """The non-zero totals, e.g. ``3 succeeded, 1 skipped``."""
+        return sep.join(f"{v} {k}" for k, v in self.totals().items() if v)
+
     def failed_rows(self) -> list[TaskRow]:
         return [r for r in self.rows.values() if r.state == "failed"]
 

@@ -204,8 +204,6 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):
             return False  # "/" is a character in the filter (globs like */prod/*)
-        if action == "show_pane" and not self.narrow:
-            return True
         if action in ("mark", "mark_all", "unmark") and not self.loaded:
             return None
         return True
@@ -287,9 +285,13 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.store.set_filter(event.value)
-        self.vm_table.rows_changed()
-        self._update_counts()
+        self._set_filter(event.input.value)  # the value now: a late event is not re-applied
+
+    def _set_filter(self, text: str) -> None:
+        if text != self.store.filter_text:
+            self.store.set_filter(text)
+            self.vm_table.rows_changed()
+            self._update_counts()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -300,10 +302,8 @@ class MainScreen(Screen[None]):
     def action_clear_filter(self) -> None:
         filt = self.query_one("#filter", Input)
         if filt.value:
-            filt.value = ""  # Input.Changed re-filters
-            self.store.set_filter("")
-            self.vm_table.rows_changed()
-            self._update_counts()
+            filt.value = ""
+            self._set_filter("")  # now; the Input.Changed that follows finds nothing to do
         if self.focused is filt:
             self.set_focus(self.vm_table)
 
@@ -463,9 +463,8 @@ class MainScreen(Screen[None]):
             self.runs.pop(batch.number, None)
         self.task_pane.batch_changed(batch)
         self._refresh_fault_if_showing(None)
-        t = batch.totals()
-        summary = ", ".join(f"{v} {k}" for k, v in t.items() if v)
-        failed = t.get("failed", 0)
+        summary = batch.summary()
+        failed = batch.totals()["failed"]
         self.gapp.notify(
             f"Batch {batch.number} done: {summary}" + (" — r retries the failed" if failed else ""),
             severity="warning" if failed else "information",
@@ -516,9 +515,7 @@ class MainScreen(Screen[None]):
 
             def done(req: StartRequest | None) -> None:
                 if req is not None:
-                    ready, skipped = preflight(vms)
-                    run_vms = vms if req.include_skipped else ready
-                    self._launch(run_vms, [] if req.include_skipped else skipped, req.creds, batch)
+                    self.launch(vms, req, retry_of=batch)
 
             self.app.push_screen(
                 StartModal(

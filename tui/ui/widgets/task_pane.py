@@ -171,14 +171,12 @@ class TaskPane(Vertical):
         if b is None:
             label.update("No batch yet. Mark VMs and press s.")
             return
-        t = b.totals()
-        parts = [f"{v} {k}" for k, v in t.items() if v]
         older = f"  [dim]{escape('[')} older: {self.index}[/]" if self.index > 0 else ""
         newer_n = len(self.batches) - 1 - self.index
         newer = f"  [dim]] newer: {newer_n}[/]" if newer_n > 0 else ""
         label.update(
             f"[b]Batch {b.number}[/b]/{len(self.batches)}: {len(b.rows)} VMs · "
-            + " · ".join(parts)
+            + b.summary(" · ")
             + older
             + newer
         )
