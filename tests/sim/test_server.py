@@ -125,6 +125,9 @@ async def test_control_api_from_the_event_loop(sim: SimServer) -> None:
         lambda: sim.add_vm("x", "/NoDC/vm"),
         lambda: sim.add_vm("web-01"),
         lambda: sim.set_vm("web-01", colour="red"),
+        lambda: sim.set_vm("web-01", fault=("CustomizationFault",)),
+        lambda: sim.set_vm("web-01", fault=("CustomizationFault", "task", "x")),
+        lambda: sim.set_vm("web-01", auth_mode="maybe"),
         lambda: sim.task("task-0"),
     ):
         with pytest.raises(SimError):

@@ -443,7 +443,7 @@ class SimServer:
 
     def set_vm(self, vm: str, **fields: Any) -> None:
         """Change VM fields: power, tools, connection, ip, acquire_ip, fault ((type, mode),
-        type or None), task_seconds, hang, cancelable, guest_accounts, name."""
+        type or None), task_seconds, hang, cancelable, auth_mode, guest_accounts."""
 
         def go() -> None:
             v = self._vm(vm)
@@ -621,11 +621,15 @@ def _apply(st: State, v: VirtualMachine, key: str, value: Any) -> None:
         if value is None:
             v.fault = None
         else:
-            ftype, mode = (value, "task") if isinstance(value, str) else tuple(value)
-            if ftype not in INJECTABLE_FAULTS or mode not in FAULT_MODES:
-                raise SimError(f"unknown fault {ftype!r} or mode {mode!r}")
-            v.fault = InjectedFault(ftype, mode)
-    elif key in ("task_seconds", "hang", "cancelable", "auth_mode"):
+            parts = tuple(value) if isinstance(value, tuple | list) else (value, "task")
+            if len(parts) != 2 or parts[0] not in INJECTABLE_FAULTS or parts[1] not in FAULT_MODES:
+                raise SimError(f"fault must be a fault type or (type, sync|task), got {value!r}")
+            v.fault = InjectedFault(*parts)
+    elif key == "auth_mode":
+        if value is not None and value not in FAULT_MODES:
+            raise SimError(f"auth_mode must be one of {', '.join(FAULT_MODES)} or None")
+        v.auth_mode = value
+    elif key in ("task_seconds", "hang", "cancelable"):
         setattr(v, key, value)
     elif key == "guest_accounts":
         v.accounts = (
