@@ -17,7 +17,7 @@ from tui.vsphere.errors import BadResponse, GuestnetError, TLSVerifyError, VimFa
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
 from tui.vsphere.tls import SpecError, fetch_thumbprint, pin_hint
 from tui.vsphere.transport import SessionRenewed, Transport
-from tui.vsphere.wire import method_path, mor, parse_time, ref_value
+from tui.vsphere.wire import method_path, mor, ref_value
 
 log = logging.getLogger("tui.vsphere")
 
@@ -411,19 +411,7 @@ class Client:
         task = ref_value(ref, "AbortCustomization_Task")
         props = await tasks.wait_for_task(self, task, max_wait=max_wait)
         state, fault = tasks.task_state(props)
-        progress = props.get("info.progress")
-        return TaskEvent(
-            vm_moid=vm_moid,
-            vm_name=name,
-            state=state or "failed",
-            task=task,
-            progress=progress if isinstance(progress, int) else None,
-            fault=fault,
-            queue_time=parse_time(props.get("info.queueTime")),
-            start_time=parse_time(props.get("info.startTime")),
-            complete_time=parse_time(props.get("info.completeTime")),
-            cancelable=props.get("info.cancelable") is True,
-        )
+        return tasks.task_event(vm_moid, name, state or "failed", task, props, fault=fault)
 
     async def _vm_name(self, vm_moid: str) -> str:
         try:

@@ -32,7 +32,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -103,6 +103,33 @@ def task_state(props: Mapping[str, Any]) -> tuple[TaskState | None, Fault | None
             return "cancelled", fault
         return "failed", fault
     return None, None
+
+
+def task_event(
+    vm_moid: str,
+    vm_name: str,
+    state: TaskState,
+    task: str | None,
+    props: Mapping[str, Any],
+    *,
+    fault: Fault | None = None,
+    attempt: int = 1,
+) -> TaskEvent:
+    """A TaskEvent from a task's tracked ``info.*`` values."""
+    progress = props.get("info.progress")
+    return TaskEvent(
+        vm_moid=vm_moid,
+        vm_name=vm_name,
+        state=state,
+        task=task,
+        progress=progress if isinstance(progress, int) else None,
+        fault=fault,
+        queue_time=parse_time(props.get("info.queueTime")),
+        start_time=parse_time(props.get("info.startTime")),
+        complete_time=parse_time(props.get("info.completeTime")),
+        cancelable=props.get("info.cancelable") is True,
+        attempt=attempt,
+    )
 
 
 def _task_filter_spec(tasks: Sequence[str]) -> dict[str, Any]:
@@ -484,24 +511,17 @@ class GuestNetworkRun:
         props: Mapping[str, Any] | None = None,
     ) -> None:
         p = props or {}
-        progress = p.get("info.progress")
-        key = (state, st.task, progress, st.attempt, fault.type_name if fault else None)
+        key = (
+            state,
+            st.task,
+            p.get("info.progress"),
+            st.attempt,
+            fault.type_name if fault else None,
+        )
         if key == st.last:
             return
         st.last = key
-        ev = TaskEvent(
-            vm_moid=st.vm.moid,
-            vm_name=st.vm.name,
-            state=state,
-            task=st.task,
-            progress=progress if isinstance(progress, int) else None,
-            fault=fault,
-            queue_time=parse_time(p.get("info.queueTime")),
-            start_time=parse_time(p.get("info.startTime")),
-            complete_time=parse_time(p.get("info.completeTime")),
-            cancelable=p.get("info.cancelable") is True,
-            attempt=st.attempt,
-        )
+        ev = task_event(st.vm.moid, st.vm.name, state, st.task, p, fault=fault, attempt=st.attempt)
         st.events.append(ev)
         self._events.put_nowait(ev)
 
@@ -818,21 +838,13 @@ async def find_start_task(
     return None
 
 
-async def wait_for_task(
-    client: Client,
-    task: str,
-    on_update: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None,
-    *,
-    max_wait: int = 30,
-) -> dict[str, Any]:
+async def wait_for_task(client: Client, task: str, *, max_wait: int = 30) -> dict[str, Any]:
     """Track one task (its own collector + filter) until it is final; returns its info.* values."""
     result: dict[str, Any] = {}
 
     def _update(_task: str, props: dict[str, Any]) -> None:
         result.clear()
         result.update(props)
-        if on_update is not None:
-            on_update(dict(props))
 
     tracker = TaskTracker(
         client.transport,
