@@ -126,6 +126,7 @@ async def test_quit_while_tasks_run_asks_first() -> None:
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
         assert "still open" in screen_text(app)
+        assert "1 task is still open" in screen_text(app)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="back")
         assert client.closed == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -118,15 +119,18 @@ class GuestnetApp(App[int]):
             self.notify(
                 "\n".join(errors), title="Some theme files were skipped", severity="warning"
             )
-        name = DEFAULT_THEME
+        self.theme = self._saved_theme()
+        self._themes_ready = True
+
+    def _saved_theme(self) -> str:
+        """The remembered theme if it is still available, else the default."""
         if self.remember_theme:
             from tui.config.state import load_state
 
             saved = load_state().get("theme")
             if isinstance(saved, str) and saved in self.available_themes:
-                name = saved
-        self.theme = name
-        self._themes_ready = True
+                return saved
+        return DEFAULT_THEME
 
     def watch_theme(self, name: str) -> None:
         if self._forced_theme is not None or not self.remember_theme or not self._themes_ready:
@@ -189,7 +193,9 @@ class GuestnetApp(App[int]):
                         return
                 else:
                     try:
-                        password = await _in_thread(resolve_password, profile, None, self.env)
+                        password = await asyncio.to_thread(
+                            resolve_password, profile, None, self.env
+                        )
                     except ProfileError as exc:
                         self.notify(str(exc), title=profile.name, severity="error")
                         return
@@ -274,17 +280,7 @@ class GuestnetApp(App[int]):
             self.notify(f"Logout: {exc.__class__.__name__}: {exc}", severity="warning")
         if self._forced_theme is not None:
             self._forced_theme = None
-            if self.remember_theme:
-                from tui.config.state import load_state
-
-                saved = load_state().get("theme")
-                self.theme = (
-                    saved
-                    if isinstance(saved, str) and saved in self.available_themes
-                    else DEFAULT_THEME
-                )
-            else:
-                self.theme = DEFAULT_THEME
+            self.theme = self._saved_theme()
 
     # -- actions ------------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -292,32 +288,30 @@ class GuestnetApp(App[int]):
             self.push_screen(HelpScreen())
 
     async def action_profiles(self) -> None:
-        main = self.session
-        if main is None:
-            return
-        if main.running_tasks():
-            self._leave("profiles")
-        else:
-            await self._finish_leave("profiles")
+        if self.session is not None:
+            await self._request_leave("profiles")
 
     async def action_quit(self) -> None:
-        if self._quitting:
-            return
+        if not self._quitting:
+            await self._request_leave("quit")
+
+    async def _request_leave(self, where: str) -> None:
         main = self.session
         if main is not None and main.running_tasks():
-            self._leave("quit")
+            self._leave(where)  # a worker: the question waits for its answer
         else:
-            await self._finish_leave("quit")
+            await self._finish_leave(where)
 
     @work(exclusive=True, group="leave", exit_on_error=False)
     async def _leave(self, where: str) -> None:
         main = self.session
         if main is not None and (n := main.running_tasks()):
             question = "Quit guestnet?" if where == "quit" else "Go back to the profile picker?"
+            open_tasks = "1 task is" if n == 1 else f"{n} tasks are"
             ok = await self.push_screen_wait(
                 ConfirmModal(
                     question,
-                    f"{n} tasks are still open. They go on in vCenter, but guestnet stops "
+                    f"{open_tasks} still open. They go on in vCenter, but guestnet stops "
                     "following them.",
                 )
             )
@@ -394,12 +388,6 @@ def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand
             cmds.append((label, "Sort the VM table", partial(main.sort_by, col, rev)))
     for title, help_text, cb in cmds:
         yield SystemCommand(title, help_text, cb)
-
-
-async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    import asyncio
-
-    return await asyncio.to_thread(fn, *args)
 
 
 def run(config: Path | None, profile: str | None) -> int:
