@@ -567,6 +567,31 @@ async def test_cancel_while_looking_for_the_task_of_a_lost_reply(recent: list[di
     await c.close()
 
 
+async def test_task_tracking_survives_more_blips_than_reconnect_delays_when_each_recovers() -> None:
+    """The reconnect budget is per outage: a long run that loses its long-poll connection
+    several times, recovering each time, keeps tracking its tasks."""
+    vc = _run_fake([js(mo("Task", "task-1"))], [])
+    answers = 0
+
+    def wait(r: httpx.Request, v: FakeVC) -> httpx.Response:
+        nonlocal answers
+        answers += 1
+        if answers in (1, 3, 5):
+            raise httpx.RemoteProtocolError("server disconnected", request=r)
+        if answers < 6:
+            running = change("info.state", boxed("TaskInfoState", "running"))
+            return js(_update_set(str(answers), [update("enter", mo("Task", "task-1"), running)]))
+        return js(_task_success("task-1"))
+
+    vc.on("WaitForUpdatesEx", wait)
+    c = await connect(vc)
+    run = c.start_guest_network([_vm()], _creds(), coalesce=0, reconnect_delays=(0.01,))
+    events = [e async for e in run]
+    assert events[-1].state == "succeeded" and events[-1].task == "task-1"
+    assert vc.calls.count("CreatePropertyCollector") == 4  # the first one, then one per outage
+    await c.close()
+
+
 async def test_start_body_is_name_password_auth_and_secret_stays_masked() -> None:
     vc = _run_fake([js(mo("Task", "task-1"))], [])
     c = await connect(vc)

@@ -198,7 +198,8 @@ class TaskTracker:
                 log.exception("on_status callback failed")
 
     async def run(self) -> None:
-        failures = 0
+        failures = 0  # consecutive: a long-poll answer since the previous failure resets it
+        answered = self.waits
         while not self.is_done():
             try:
                 await self._serve()
@@ -209,6 +210,9 @@ class TaskTracker:
             except (ConnectError, BadResponse, RequestTimeout) as e:
                 await self._teardown()
                 self._forget_server_objects()
+                if self.waits > answered:
+                    failures = 0
+                answered = self.waits
                 if failures >= len(self.reconnect_delays):
                     raise
                 delay = self.reconnect_delays[failures]
