@@ -124,6 +124,16 @@ async def test_idle_session_expires_and_takes_its_objects(sim_factory) -> None: 
         assert stats["sessions_expired"] == 1 and stats["live"]["views"] == 0
 
 
+async def test_an_abandoned_session_expires_on_its_own(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim = sim_factory(session_timeout=0.3)
+    async with VI(sim) as vi:
+        await vi.login()
+        await vi.vm_view()
+        await asyncio.sleep(1.0)  # no request, no stats(): nothing looks at the session
+        assert sim.call(lambda: len(sim.state.sessions)) == 0
+        assert sim.stats()["sessions_expired"] == 1
+
+
 async def test_expire_sessions_control_and_views_of_other_sessions(sim: SimServer) -> None:
     async with VI(sim) as a, VI(sim) as b:
         await a.login()

@@ -343,6 +343,7 @@ class SimServer:
         self._state = State(self.inventory, self.options)
         gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
         self._app = SimApp(self._state, self._abort_connection)
+        sweeper = asyncio.create_task(_sweep(self._state))
         try:
             while True:
                 try:
@@ -383,6 +384,7 @@ class SimServer:
                     continue
                 break
         finally:
+            sweeper.cancel()
             state = self._state
             state.shutdown()
             for o in list(state.objects.values()):
@@ -572,6 +574,14 @@ class SimServer:
             self.fault_vms = fv
 
         self.call(go)
+
+
+async def _sweep(state: State) -> None:
+    """Expire idle sessions on the clock, not only when one is used again or stats() is read: an
+    abandoned session's filters would otherwise stay live and be checked on every change."""
+    while True:
+        await asyncio.sleep(min(60.0, state.options.session_timeout))
+        state.sweep()
 
 
 async def _close(server: uvicorn.Server) -> None:
