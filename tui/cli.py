@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
     from tui.config.profiles import Profile
     from tui.vsphere.models import VM, TaskEvent
     from tui.vsphere.secret import Secret
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -355,7 +357,26 @@ async def _connect(profile: Profile, password: Secret) -> Any:
     return await Client.connect(profile.connect_spec(password))
 
 
-def _run_client(profile: Profile, make: Callable[[], Any]) -> Any:
+def _with_client(profile: Profile, password: Secret, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect, ``await work(client)``, log out (at most 15 s, also after an error or Ctrl-C);
+    a client error becomes one line naming the profile."""
+
+    async def session() -> T:
+        import asyncio
+
+        client = await _connect(profile, password)
+        try:
+            return await work(client)
+        finally:
+            try:
+                await asyncio.wait_for(asyncio.shield(client.close()), 15)
+            except Exception as exc:
+                _err(f"warning: logout failed: {exc}")
+
+    return _run_client(profile, session)
+
+
+def _run_client(profile: Profile, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """``asyncio.run(make())``; a client error becomes one line naming the profile."""
     import asyncio
 
@@ -383,30 +404,25 @@ def cmd_profiles_check(ns: argparse.Namespace) -> int:
     import json
 
     profile = _pick(_load(ns), ns.name)
-    password = _vc_password(profile)
 
-    async def check() -> dict[str, Any]:
-        client = await _connect(profile, password)
-        try:
-            about = client.about
-            return {
-                "profile": profile.name,
-                "host": client.host,
-                "port": client.port,
-                "product": about.full_name,
-                "name": about.name,
-                "version": about.version,
-                "build": about.build,
-                "api_version": about.api_version,
-                "release": client.release,
-                "tls_mode": client.tls_mode,
-                "thumbprint_sha256": client.thumbprint_sha256,
-                "username": client.username,
-            }
-        finally:
-            await client.close()
+    async def check(client: Any) -> dict[str, Any]:
+        about = client.about
+        return {
+            "profile": profile.name,
+            "host": client.host,
+            "port": client.port,
+            "product": about.full_name,
+            "name": about.name,
+            "version": about.version,
+            "build": about.build,
+            "api_version": about.api_version,
+            "release": client.release,
+            "tls_mode": client.tls_mode,
+            "thumbprint_sha256": client.thumbprint_sha256,
+            "username": client.username,
+        }
 
-    info = _run_client(profile, check)
+    info = _with_client(profile, _vc_password(profile), check)
     if ns.json:
         print(json.dumps(info, indent=2))
     else:
@@ -475,16 +491,11 @@ def cmd_list(ns: argparse.Namespace) -> int:
     import json
 
     profile = _pick(_load(ns), ns.profile)
-    password = _vc_password(profile)
 
-    async def fetch() -> list[VM]:
-        client = await _connect(profile, password)
-        try:
-            return list(await client.list_vms(profile.root))
-        finally:
-            await client.close()
+    async def fetch(client: Any) -> list[VM]:
+        return list(await client.list_vms(profile.root))
 
-    vms: list[VM] = _run_client(profile, fetch)
+    vms = _with_client(profile, _vc_password(profile), fetch)
     if ns.filter:
         vms = [vm for vm in vms if any(_matches(vm, g) for g in ns.filter)]
     if ns.power:
@@ -749,8 +760,8 @@ def cmd_start_network(ns: argparse.Namespace) -> int:
     patterns = _read_patterns(ns)
     guest_user, guest_password = _guest_credentials_source(ns, profile)
     password = _vc_password(profile)
-    runner = _StartNetwork(ns, profile, password, patterns, guest_user, guest_password, concurrency)
-    return int(_run_client(profile, runner.main))
+    runner = _StartNetwork(ns, profile, patterns, guest_user, guest_password, concurrency)
+    return _with_client(profile, password, runner.run)
 
 
 class _StartNetwork:
@@ -758,7 +769,6 @@ class _StartNetwork:
         self,
         ns: argparse.Namespace,
         profile: Profile,
-        password: Secret,
         patterns: list[str],
         guest_user: str,
         guest_password: Secret | None,
@@ -766,7 +776,6 @@ class _StartNetwork:
     ) -> None:
         self.ns = ns
         self.profile = profile
-        self.password = password
         self.patterns = patterns
         self.guest_user = guest_user
         self.guest_password = guest_password
@@ -784,19 +793,7 @@ class _StartNetwork:
         if self.ns.json:
             print(json.dumps(row), flush=True)
 
-    async def main(self) -> int:
-        client = await _connect(self.profile, self.password)
-        try:
-            return await self._run(client)
-        finally:
-            import asyncio
-
-            try:
-                await asyncio.wait_for(asyncio.shield(client.close()), 15)
-            except Exception as exc:
-                _err(f"warning: logout failed: {exc}")
-
-    async def _run(self, client: Any) -> int:
+    async def run(self, client: Any) -> int:
         import asyncio
         import signal
 
