@@ -628,3 +628,26 @@ async def test_a_row_keeps_its_last_cell_whole_beside_the_scrollbar() -> None:
         rows = [line for line in screen_text(app).splitlines() if "clone-0" in line]
         assert rows and all("-END" in line for line in rows)
         await pilot.press("q")
+
+
+async def test_a_typed_password_cannot_be_copied_or_cut_to_the_clipboard() -> None:
+    vc_pw = "Vc-Pass-4242"
+    prof = make_profile(password_source=PasswordSource(kind="prompt"))
+    app, client, _ = _app(profiles={"lab": prof}, env={})
+    sent: list[str] = []
+    app.copy_to_clipboard = sent.append  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordModal), what="vc password")
+        await pilot.press(*vc_pw, "shift+home", "ctrl+c", "ctrl+x")
+        assert app.screen.query_one("#password", Input).value == vc_pw  # not cut either
+        await pilot.press("enter")
+        main = await main_screen(pilot)
+        assert client.specs[-1].password.reveal() == vc_pw
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
+        await pilot.press(*GUEST_PW, "shift+home", "ctrl+c", "ctrl+x", "ctrl+shift+a", "ctrl+c")
+        assert app.screen.query_one("#guest-password", Input).value == GUEST_PW
+        await pilot.press("escape")
+        assert main.task_pane.latest is None
+        await pilot.press("q")
+    assert sent == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -17,6 +18,20 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from tui.ui.vmstore import preflight_reason
 from tui.vsphere.models import VM, GuestCredentials
 from tui.vsphere.secret import Secret
+
+
+class SecretInput(Input):
+    """A masked input whose text never leaves it but through ``_take_password``: copy and cut
+    are refused (they would send the password in clear to the terminal's clipboard, OSC 52)."""
+
+    def __init__(self, *, placeholder: str, id: str) -> None:
+        super().__init__(password=True, placeholder=placeholder, id=id)
+
+    def action_copy(self) -> None:
+        raise SkipAction()
+
+    def action_cut(self) -> None:
+        raise SkipAction()
 
 
 def _take_password(field: Input) -> Secret:
@@ -41,7 +56,7 @@ class PasswordModal(ModalScreen[Secret | None]):
             yield Label(escape(self.title_text), classes="dialog-title")
             if self.problem:
                 yield Static(escape(self.problem), classes="dialog-error")
-            yield Input(password=True, placeholder="password", id="password")
+            yield SecretInput(placeholder="password", id="password")
             yield Static("Enter connects · Escape cancels", classes="dialog-help")
 
     def on_mount(self) -> None:
@@ -185,7 +200,7 @@ class StartModal(ModalScreen[StartRequest | None]):
             yield Label("Guest username")
             yield Input(value=self.username, placeholder="guest user", id="username")
             yield Label("Guest password")
-            yield Input(password=True, placeholder="guest password", id="guest-password")
+            yield SecretInput(placeholder="guest password", id="guest-password")
             yield Static("", id="start-error", classes="dialog-error")
             yield Static(
                 "Tab moves · Enter in password starts · Escape cancels", classes="dialog-help"
