@@ -180,6 +180,28 @@ async def test_destroying_the_view_makes_its_vms_leave(vi: VI, sim: SimServer) -
     assert len(ups) == len(sim.vm_names()) and {k for k, _ in ups.values()} == {"leave"}
 
 
+async def test_another_sessions_views_do_not_reach_this_filter(vi: VI, sim: SimServer) -> None:
+    w = await make_watch(vi)
+    await w.wait()
+
+    def untouched() -> bool:  # no filter to re-resolve, our view's cached members still valid
+        st = sim.state
+        ours = st.sessions[vi.token or ""].views.values()
+        return not any(f.needs_resolve for f in st.filters.values()) and all(
+            v._cache_version == st.structure_version for v in ours
+        )
+
+    async with VI(sim) as other:
+        await other.login()
+        view = await other.vm_view()
+        assert (await other.post("ContainerView", view["value"], "DestroyView")).status == 204
+        assert sim.call(untouched)
+        await other.vm_view()
+        await other.post("SessionManager", "SessionManager", "Logout")
+        assert sim.call(untouched)
+    assert (await w.wait(max_wait=0)).status == 204  # and nothing to report
+
+
 async def test_max_object_updates_truncates_and_continues(vi: VI, sim: SimServer) -> None:
     w = await make_watch(vi)
     total: set[str] = set()

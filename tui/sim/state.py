@@ -6,7 +6,8 @@ Everything here runs on the server's event loop thread; other threads reach it t
 Change tracking: every property change calls ``State.touch(moid)``, which adds the moid to the
 ``pending`` set of each filter that covers it and wakes that filter's collector. A
 WaitForUpdatesEx therefore looks only at dirty objects, never at the whole inventory. Structural
-changes (VMs added or removed, views destroyed) mark filters for a re-resolve of their object set.
+changes (VMs added or removed) mark every filter for a re-resolve of its object set; a destroyed
+view only the filters of its session that start from it.
 """
 
 from __future__ import annotations
@@ -1118,15 +1119,13 @@ class State:
             return
         if expired:
             self.stats["sessions_expired"] += 1
-        changed = bool(s.views)
+        # views are per session (see destroy_view): no other session's filter can start from one
         for v in s.views.values():
             v.destroyed = True
         for c in list(s.collectors.values()):
             self.destroy_collector(c)
         s.views.clear()
         s.retrievals.clear()
-        if changed:
-            self.structure_changed()
 
     def drop_sessions(self) -> None:
         """A server restart: every session is gone (not counted as an idle expiry)."""
@@ -1150,9 +1149,16 @@ class State:
         return v
 
     def destroy_view(self, s: Session, v: ContainerView) -> None:
+        """Only filters that start from ``v`` change: a view is named only by its own session
+        (``lookup``) and no TraversalSpec path leads to a view. Other views keep their cached
+        members (a structure_changed() here made every filter in the server re-walk its views)."""
         s.views.pop(v.moid, None)
         v.destroyed = True
-        self.structure_changed()
+        for c in s.collectors.values():
+            for f in c.filters.values():
+                if any(o.obj is v for o in f.spec.objects):
+                    f.needs_resolve = True
+                    c.changed.set()
 
     # -- collectors & filters ----------------------------------------------------------------
 
