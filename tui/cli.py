@@ -291,6 +291,19 @@ def _load(ns: argparse.Namespace) -> dict[str, Profile]:
     return load_profiles(getattr(ns, "config", None))
 
 
+def _no_profiles() -> str:
+    from tui.config import paths
+
+    return (
+        f"no profiles: create {paths.profiles_file()} (see profiles.example.yaml) or set GOVC_URL"
+    )
+
+
+def _where(profile: Profile) -> str:
+    """``host``, or ``host:port`` when the port is not 443."""
+    return profile.host if profile.port == 443 else f"{profile.host}:{profile.port}"
+
+
 def _pick(profiles: dict[str, Profile], name: str | None) -> Profile:
     import difflib
 
@@ -303,12 +316,7 @@ def _pick(profiles: dict[str, Profile], name: str | None) -> Profile:
         if GOVC_PROFILE in profiles:
             return profiles[GOVC_PROFILE]
         if not profiles:
-            from tui.config import paths
-
-            _fail(
-                f"no profiles: create {paths.profiles_file()} (see profiles.example.yaml) "
-                "or set GOVC_URL"
-            )
+            _fail(_no_profiles())
         _fail(f"several profiles ({', '.join(sorted(profiles))}): choose one with --profile NAME")
     if chosen not in profiles:
         close = difflib.get_close_matches(chosen, list(profiles), n=1)
@@ -333,20 +341,13 @@ def cmd_profiles(ns: argparse.Namespace) -> int:
         print(json.dumps([p.summary() for p in profiles.values()], indent=2))
         return EXIT_OK
     if not profiles:
-        from tui.config import paths
-
-        _err(
-            f"no profiles: create {paths.profiles_file()} (see profiles.example.yaml) "
-            "or set GOVC_URL"
-        )
+        _err(_no_profiles())
         return EXIT_OK
     rows = []
     for p in profiles.values():
-        host = p.host if p.port == 443 else f"{p.host}:{p.port}"
         notes = "read-only" if p.read_only else ""
-        rows.append(
-            [p.name, host, p.username, p.tls_mode, p.password_source.describe(), p.origin, notes]
-        )
+        source = p.password_source.describe()
+        rows.append([p.name, _where(p), p.username, p.tls_mode, source, p.origin, notes])
     print(_table(["NAME", "HOST", "USER", "TLS", "PASSWORD", "SOURCE", "NOTES"], rows))
     return EXIT_OK
 
@@ -445,8 +446,7 @@ def cmd_profiles_trust(ns: argparse.Namespace) -> int:
 
     profile = _pick(_load(ns), ns.name)
     prints = _run_client(profile, lambda: fetch_thumbprint(profile.host, profile.port))
-    where = profile.host if profile.port == 443 else f"{profile.host}:{profile.port}"
-    print(f"{where} presents a certificate with")
+    print(f"{_where(profile)} presents a certificate with")
     print(f"  SHA-256 {prints.sha256}")
     print(f"  SHA-1   {prints.sha1}")
     if profile.tls.thumbprint in (prints.sha256, prints.sha1):
