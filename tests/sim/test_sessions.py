@@ -223,3 +223,11 @@ async def test_not_authenticated_body_is_a_registry_fault(sim_module: SimServer)
         body = json.loads(r.content)
         validate_fault(body, method=None)
         assert body["_typeName"] == "NotAuthenticated"
+
+
+async def test_session_repr_hides_its_token(sim: SimServer) -> None:
+    async with VI(sim) as vi:
+        await vi.login()
+        assert vi.token and vi.token not in sim.call(
+            lambda: repr(list(sim.state.sessions.values()))
+        )

@@ -716,7 +716,7 @@ TRAVERSABLE = {
 @dataclass(eq=False)
 class Session:
     key: str
-    token: str
+    token: str = field(repr=False)  # the vmware-api-session-id: a credential
     user_name: str
     login_time: float
     last_active: float
