@@ -256,20 +256,7 @@ async def test_abort_customization_unsticks_a_hung_task(vi: VI, sim: SimServer) 
     await asyncio.sleep(0.5)
     info = await vi.task_info(task)
     assert info["state"] == "running" and info["progress"] == 50
-    r = await vi.post(
-        "VirtualMachineGuestCustomizationManager",
-        "GuestCustomizationManager",
-        "AbortCustomization_Task",
-        {
-            "vm": mor("VirtualMachine", vm["moid"]),
-            "auth": {
-                "_typeName": "NamePasswordAuthentication",
-                "interactiveSession": False,
-                "username": sim.guest_user,
-                "password": sim.guest_password,
-            },
-        },
-    )
+    r = await vi.abort(vm["moid"])
     assert r.status == 200
     abort = await vi.wait_task(r.body["value"])
     assert abort["state"] == "success" and abort["name"] == "AbortCustomization_Task"
@@ -281,20 +268,7 @@ async def test_abort_customization_unsticks_a_hung_task(vi: VI, sim: SimServer) 
 async def test_abort_customization_clears_a_stale_lock(vi: VI, sim: SimServer) -> None:
     vm = sim.vm("sync-taskinprogress")
     assert (await vi.start(vm["moid"])).fault == "TaskInProgress"
-    r = await vi.post(
-        "VirtualMachineGuestCustomizationManager",
-        "GuestCustomizationManager",
-        "AbortCustomization_Task",
-        {
-            "vm": mor("VirtualMachine", vm["moid"]),
-            "auth": {
-                "_typeName": "NamePasswordAuthentication",
-                "interactiveSession": False,
-                "username": sim.guest_user,
-                "password": sim.guest_password,
-            },
-        },
-    )
+    r = await vi.abort(vm["moid"])
     assert (await vi.wait_task(r.body["value"]))["state"] == "success"
     r = await vi.start(vm["moid"])
     assert r.status == 200

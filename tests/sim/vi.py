@@ -87,24 +87,16 @@ class VI:
             headers={**self._headers(), "content-type": "application/json"},
         )
         reply = Reply(resp)
-        self._validate("POST", path, body, reply, raw, (type_, method))
+        self._validate("POST", path, body, reply, raw)
         return reply
 
     async def get(self, type_: str, moid: str, prop: str, *, raw: bool = False) -> Reply:
         path = f"{self.base}/{type_}/{quote(moid, safe='')}/{prop}"
         reply = Reply(await self.http.get(path, headers=self._headers()))
-        self._validate("GET", path, None, reply, raw, None)
+        self._validate("GET", path, None, reply, raw)
         return reply
 
-    def _validate(
-        self,
-        verb: str,
-        path: str,
-        body: Any,
-        reply: Reply,
-        raw: bool,
-        method: tuple[str, str] | None,
-    ) -> None:
+    def _validate(self, verb: str, path: str, body: Any, reply: Reply, raw: bool) -> None:
         if reply.status == 404:
             return
         if raw:
@@ -150,10 +142,26 @@ class VI:
         password: str | None = None,
         interactive: bool = False,
     ) -> Reply:
+        return await self._guest_call(
+            "StartGuestNetwork_Task", vm_moid, user, password, interactive
+        )
+
+    async def abort(self, vm_moid: str) -> Reply:
+        """AbortCustomization_Task with the default guest account."""
+        return await self._guest_call("AbortCustomization_Task", vm_moid, None, None, False)
+
+    async def _guest_call(
+        self,
+        method: str,
+        vm_moid: str,
+        user: str | None,
+        password: str | None,
+        interactive: bool,
+    ) -> Reply:
         return await self.post(
             "VirtualMachineGuestCustomizationManager",
             "GuestCustomizationManager",
-            "StartGuestNetwork_Task",
+            method,
             {
                 "vm": mor("VirtualMachine", vm_moid),
                 "auth": {
