@@ -651,3 +651,25 @@ async def test_a_typed_password_cannot_be_copied_or_cut_to_the_clipboard() -> No
         assert main.task_pane.latest is None
         await pilot.press("q")
     assert sent == []
+
+
+@pytest.mark.parametrize("tls_mode", ["pinned", "insecure"])
+async def test_the_header_keeps_marks_and_warnings_at_80_columns(tls_mode: str) -> None:
+    client = FakeClient(make_vms(30), tls_mode=tls_mode)
+    client.host = "vcsa-01.datacenter-east.corp.example.com"
+    app, _, _ = _app(client, demo=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await main_screen(pilot)
+        await pilot.press("space", "space")
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert "DEMO" in header and "lab" in header
+        # the host is whole, or cut in the middle when even the short header is too wide
+        assert client.host in header or ("vcsa-01.data" in header and "example.com" in header)
+        assert header.rstrip().endswith("2 marked")
+        assert ("TLS INSECURE" in header) == (tls_mode == "insecure")
+        await pilot.resize_terminal(160, 24)
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert "vCenter 8.0.3" in header and "API 8.0.3.0" in header and "30 VMs" in header
+        await pilot.press("q")

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from rich.cells import cell_len
 from textual.markup import escape
 from textual.widgets import Static
 
 from tui.ui.session import VCenter
+from tui.ui.widgets.linetable import fit
+
+SEP = " │ "
+# Parts left out, in this order, while the line is wider than the terminal (the VM count is
+# also in the filter row; what is loud — DEMO, insecure TLS, read-only — and the marks stay).
+DROP_ORDER = ("api", "tls", "version", "vms")
+
+
+class Part(NamedTuple):
+    key: str
+    markup: str
+    plain: str
+    joiner: str  # put before it: " │ ", or " " for the version after the host
 
 
 class InfoBar(Static):
@@ -33,28 +49,56 @@ class InfoBar(Static):
     def on_resize(self) -> None:
         self.redraw()
 
-    def redraw(self) -> None:
-        wide = self.size.width >= 110
-        parts: list[str] = []
+    def parts(self, wide: bool) -> list[Part]:
+        """Every part, left to right."""
+        parts: list[Part] = []
+
+        def add(key: str, plain: str, markup: str | None = None, joiner: str = SEP) -> None:
+            parts.append(Part(key, escape(plain) if markup is None else markup, plain, joiner))
+
         if self.demo:
-            parts.append("[reverse b $warning] DEMO [/]")
+            add("demo", " DEMO ", "[reverse b $warning] DEMO [/]")
         if wide:
-            parts.append("[b]guestnet[/b]")
-        parts.append(f"[b $accent]{escape(self.profile)}[/]")
+            add("app", "guestnet", "[b]guestnet[/b]")
+        add("profile", self.profile, f"[b $accent]{escape(self.profile)}[/]")
         c = self.client
         if c is not None:
             port = "" if c.port == 443 else f":{c.port}"
-            version = ""
+            add("host", f"{c.host}{port}")
             if c.about is not None:
-                version = f" vCenter {c.about.version}" if wide else f" {c.about.version}"
-            parts.append(f"{escape(c.host)}{port}{escape(version)}")
-            parts.append(f"API {escape(c.release or '?')}")
+                version = f"vCenter {c.about.version}" if wide else c.about.version
+                add("version", version, joiner=" ")
+            add("api", f"API {c.release or '?'}")
             if c.tls_mode == "insecure":
-                parts.append("[reverse b $error] TLS INSECURE [/]")
+                add("insecure", " TLS INSECURE ", "[reverse b $error] TLS INSECURE [/]")
             else:
-                parts.append(f"TLS {escape(c.tls_mode)}")
+                add("tls", f"TLS {c.tls_mode}")
         if self.read_only:
-            parts.append("[b $warning]read-only[/]")
-        parts.append(f"{self.total} VMs")
-        parts.append(f"[b]{self.marks} marked[/b]" if self.marks else "0 marked")
-        self.update(" │ ".join(parts))
+            add("read-only", "read-only", "[b $warning]read-only[/]")
+        add("vms", f"{self.total} VMs")
+        marked = f"{self.marks} marked"
+        add("marks", marked, f"[b]{marked}[/b]" if self.marks else None)
+        return parts
+
+    def redraw(self) -> None:
+        width = self.size.width
+        parts = self.parts(wide=width >= 110)
+        for key in DROP_ORDER:
+            if cell_len(_join(parts, plain=True)) <= width:
+                break
+            parts = [p for p in parts if p.key != key]
+        over = cell_len(_join(parts, plain=True)) - width
+        if over > 0:  # still too wide: cut the host name in the middle
+            parts = [
+                p._replace(markup=escape(short), plain=short)
+                if p.key == "host" and (short := fit(p.plain, max(8, len(p.plain) - over), True))
+                else p
+                for p in parts
+            ]
+        self.update(_join(parts, plain=False))
+
+
+def _join(parts: list[Part], *, plain: bool) -> str:
+    return "".join(
+        (p.joiner if i else "") + (p.plain if plain else p.markup) for i, p in enumerate(parts)
+    )
