@@ -349,3 +349,27 @@ def test_shared_settings_with_anchors(tmp_path: Path) -> None:
         f"{path}:1: unknown top-level key 'settings' (expected 'profiles', or 'x-…' for shared "
         "anchors)"
     )
+
+
+def test_pin_thumbprint_overrides_an_inherited_insecure(tmp_path: Path) -> None:
+    """'insecure: true' shared through an anchor (<<: *common) cannot be deleted from the
+    profile: pinning overrides it, so the file still loads, pinned."""
+    path = write(
+        tmp_path,
+        "x-common: &common\n  username: admin\n  insecure: true\n"
+        "profiles:\n  lab:\n    <<: *common\n    host: vc.lab\n"
+        "  other:\n    <<: *common\n    host: vc.other\n",
+    )
+    pinned = pin_thumbprint(load_profiles(path, env={})["lab"], SHA256)
+    assert pinned.tls == TLSSpec(thumbprint=SHA256.upper())
+    reloaded = load_profiles(path, env={})
+    assert reloaded["lab"].tls == pinned.tls
+    assert reloaded["other"].tls == TLSSpec(insecure=True)  # the anchor itself is untouched
+
+
+def test_pin_thumbprint_into_a_file_that_became_invalid_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path, "profiles:\n  lab: {host: vc, username: u}\n")
+    lab = load_profiles(path, env={})["lab"]
+    path.write_text("profiles:\n  lab: {host: vc, username: u\n")
+    with pytest.raises(ProfileError, match=f"^{path}:\\d+: .*invalid YAML"):
+        pin_thumbprint(lab, SHA256)

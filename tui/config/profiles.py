@@ -282,12 +282,15 @@ def _read_text(path: Path) -> str:
         raise ProfileError("not UTF-8 text", where=f"{path}:{line}") from None
 
 
-def _parse_yaml(path: Path, text: str) -> Any:
+def _parse_yaml(path: Path, text: str, yaml: Any = None) -> Any:
+    """The round-trip YAML document (loaded by ``yaml``, default a plain round-trip loader);
+    every syntax problem is one ProfileError line."""
     from ruamel.yaml import YAML
     from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt")
+    if yaml is None:
+        yaml = YAML(typ="rt")
     try:
         return yaml.load(text)
     except DuplicateKeyError as exc:
@@ -810,8 +813,8 @@ def _pin_known_hosts(profile: Profile, thumbprint: str, env: Mapping[str, str]) 
 
 def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None = None) -> Profile:
     """Write ``thumbprint: SHA256`` into the profile's file (comments and order kept) and drop
-    ``insecure``. For ``govc-env`` the entry goes to ``$GOVC_TLS_KNOWN_HOSTS``. Returns the
-    updated profile."""
+    ``insecure`` (set it false when it is shared through an anchor). For ``govc-env`` the entry
+    goes to ``$GOVC_TLS_KNOWN_HOSTS``. Returns the updated profile."""
     thumbprint = normalize_thumbprint(sha256)
     if thumbprint is None:
         raise profile.error(f"not a SHA-256/SHA-1 colon-hex thumbprint: {sha256!r}")
@@ -820,7 +823,7 @@ def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None 
     path = profile.source
     text = _read_text(path)
     yaml = _yaml_rt()
-    data = yaml.load(text)
+    data = _parse_yaml(path, text, yaml)
     try:
         node = data["profiles"][profile.name]
     except (KeyError, TypeError):
@@ -832,8 +835,10 @@ def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None 
         anchor = "port" if "port" in keys else "host"
         pos = keys.index(anchor) + 1 if anchor in keys else len(keys)
         node.insert(pos, "thumbprint", thumbprint)
-    if "insecure" in node:
+    if any(key == "insecure" for key, _ in node.non_merged_items()):
         del node["insecure"]
+    if node.get("insecure"):  # still true through a merge key (<<: *common): override it
+        node["insecure"] = False
     import io
 
     buf = io.StringIO()
