@@ -59,10 +59,19 @@ def test_guestnet_sim_profile_out_works_with_list(cli: CLI) -> None:
 
 def test_sim_and_demo_argv_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
+
+    def sim_main(argv: list[str]) -> int:
+        calls.append(("sim", argv))
+        return 0
+
+    def demo_main(argv: list[str]) -> int:
+        calls.append(("demo", argv))
+        return 3
+
     sim_cli = types.ModuleType("tui.sim.cli")
-    sim_cli.main = lambda argv: calls.append(("sim", argv)) or 0  # type: ignore[attr-defined]
+    sim_cli.main = sim_main  # type: ignore[attr-defined]
     demo = types.ModuleType("tui.ui.demo")
-    demo.main = lambda argv: calls.append(("demo", argv)) or 3  # type: ignore[attr-defined]
+    demo.main = demo_main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tui.sim.cli", sim_cli)
     monkeypatch.setitem(sys.modules, "tui.ui.demo", demo)
     assert cli_module.main(["sim", "--vms", "7", "--help"]) == 0
@@ -72,8 +81,13 @@ def test_sim_and_demo_argv_pass_through(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_plain_guestnet_runs_the_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[tuple[Path | None, str | None]] = []
+
+    def run(config: Path | None, profile: str | None) -> int:
+        calls.append((config, profile))
+        return 0
+
     app = types.ModuleType("tui.ui.app")
-    app.run = lambda config, profile: calls.append((config, profile)) or 0  # type: ignore[attr-defined]
+    app.run = run  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tui.ui.app", app)
     cfg = tmp_path / "p.yaml"
     try:

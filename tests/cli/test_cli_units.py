@@ -19,12 +19,12 @@ from tui.vsphere.models import VM, Fault, TaskEvent
 
 
 def vm(name: str, folder: str = "/DC/vm/a", **kw: Any) -> VM:
-    base = dict(
-        power_state="poweredOn",
-        connection_state="connected",
-        tools_running_status="guestToolsRunning",
-        guest_operations_ready=True,
-    )
+    base: dict[str, Any] = {
+        "power_state": "poweredOn",
+        "connection_state": "connected",
+        "tools_running_status": "guestToolsRunning",
+        "guest_operations_ready": True,
+    }
     base.update(kw)
     return VM(moid=f"vm-{name}", name=name, path=f"{folder}/{name}", folder=folder, **base)
 

@@ -83,7 +83,7 @@ def test_audit_refuses_secrets_and_reserved_keys() -> None:
     with pytest.raises(TypeError, match="a Secret is never written"):
         log.record(action="x", extra={"pw": Secret("Audit-Newt-11")})
     with pytest.raises(TypeError, match="reserved field"):
-        log.record(action="x", **{"time": "now"})
+        log.record(action="x", **{"time": "now"})  # type: ignore[arg-type]
     assert not log.path.exists() or "Audit-Newt-11" not in log.path.read_text()
 
 
