@@ -673,3 +673,18 @@ async def test_the_header_keeps_marks_and_warnings_at_80_columns(tls_mode: str) 
         header = screen_text(app).splitlines()[0]
         assert "vCenter 8.0.3" in header and "API 8.0.3.0" in header and "30 VMs" in header
         await pilot.press("q")
+
+
+async def test_palette_offers_a_host_sort_only_when_the_host_column_shows() -> None:
+    from tui.ui.app import _main_commands
+
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        titles = [c.title for c in _main_commands(app, main)]
+        assert "Sort by ip descending" in titles and "Sort by host ascending" not in titles
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        titles = [c.title for c in _main_commands(app, main)]
+        assert "Sort by host ascending" in titles
+        await pilot.press("q")

@@ -25,7 +25,6 @@ from tui.ui.screens.modals import ConfirmModal, PasswordModal, TrustModal
 from tui.ui.screens.picker import PickerScreen
 from tui.ui.session import Connector, VCenter, default_connector
 from tui.ui.themes import DEFAULT_THEME, shipped_themes, user_themes
-from tui.ui.vmstore import SORT_COLUMNS
 from tui.vsphere.errors import GuestnetError, TLSVerifyError, VimFault
 from tui.vsphere.models import TLSSpec
 from tui.vsphere.secret import Secret
@@ -382,7 +381,7 @@ def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand
         ("Show tasks", "The task pane (2)", partial(main.action_show_pane, "tasks")),
         ("Show fault", "The fault pane (3)", partial(main.action_show_pane, "fault")),
     ]
-    for col in SORT_COLUMNS:
+    for col in main.sortable_columns():  # the shown columns: no host sort when it is hidden
         for rev in (False, True):
             label = f"Sort by {col} {'descending' if rev else 'ascending'}"
             cmds.append((label, "Sort the VM table", partial(main.sort_by, col, rev)))
