@@ -305,6 +305,9 @@ def test_pin_thumbprint_errors(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}:2: profile 'lab': the profile is no longer in the file; reload and try again"
     )
+    path.write_text("profiles:\n  lab:\n")  # emptied since it was loaded
+    with pytest.raises(ProfileError, match="the profile is no longer in the file"):
+        pin_thumbprint(lab, SHA256)
 
 
 def test_pin_govc_env_writes_known_hosts(tmp_path: Path) -> None:

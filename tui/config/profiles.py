@@ -827,7 +827,9 @@ def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None 
     try:
         node = data["profiles"][profile.name]
     except (KeyError, TypeError):
-        raise profile.error("the profile is no longer in the file; reload and try again") from None
+        node = None
+    if not isinstance(node, Mapping):
+        raise profile.error("the profile is no longer in the file; reload and try again")
     if "thumbprint" in node:
         node["thumbprint"] = thumbprint
     else:
