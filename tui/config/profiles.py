@@ -820,6 +820,8 @@ def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None 
         raise profile.error(f"not a SHA-256/SHA-1 colon-hex thumbprint: {sha256!r}")
     if profile.source is None:
         return _pin_known_hosts(profile, thumbprint, os.environ if env is None else env)
+    from ruamel.yaml.comments import CommentedMap
+
     path = profile.source
     text = _read_text(path)
     yaml = _yaml_rt()
@@ -828,7 +830,7 @@ def pin_thumbprint(profile: Profile, sha256: str, env: Mapping[str, str] | None 
         node = data["profiles"][profile.name]
     except (KeyError, TypeError):
         node = None
-    if not isinstance(node, Mapping):
+    if not isinstance(node, CommentedMap):
         raise profile.error("the profile is no longer in the file; reload and try again")
     if "thumbprint" in node:
         node["thumbprint"] = thumbprint
