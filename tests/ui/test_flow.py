@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.helpers import fault_text, main_screen, make_app, sim_profile, wait_for
+from tests.ui.helpers import VC_ENV, fault_text, main_screen, make_app, sim_profile, wait_for
 from tests.ui.screen_text import screen_text
 from tui.sim.server import SimServer
 from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal, TrustModal
@@ -328,6 +328,19 @@ async def test_pin_thumbprint_into_profile_file(sim: SimServer, tmp_path: Any) -
         await main_screen(pilot)
         await pilot.press("q")
     assert sim.thumbprint_sha256 in path.read_text(encoding="utf-8")
+
+
+async def test_pin_for_govc_env_goes_to_the_apps_known_hosts(sim: SimServer, tmp_path: Any) -> None:
+    known = tmp_path / "known_hosts"
+    prof = sim_profile(sim, tls=TLSSpec())  # no source file: a govc-env profile
+    env = {VC_ENV: sim.password, "GOVC_TLS_KNOWN_HOSTS": str(known)}
+    app, _ = make_app(sim, {"sim": prof}, initial_profile="sim", env=env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, TrustModal), what="trust modal")
+        await pilot.press("p")
+        await main_screen(pilot)
+        await pilot.press("q")
+    assert sim.thumbprint_sha256 in known.read_text(encoding="utf-8")
 
 
 async def test_unreachable_host_is_a_notification(sim: SimServer) -> None:

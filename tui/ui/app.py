@@ -218,7 +218,7 @@ class GuestnetApp(App[int]):
                     from tui.config.profiles import pin_thumbprint
 
                     try:
-                        profile = pin_thumbprint(profile, exc.presented_sha256)
+                        profile = pin_thumbprint(profile, exc.presented_sha256, self.env)
                     except ProfileError as perr:
                         self.notify(str(perr), title="Pin thumbprint", severity="error")
                         return
