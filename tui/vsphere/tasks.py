@@ -387,6 +387,7 @@ class GuestNetworkRun:
         self._task_vm: dict[str, str] = {}
         self._events: asyncio.Queue[TaskEvent | None] = asyncio.Queue()
         self._driver: asyncio.Task[None] | None = None
+        self._cancels: set[asyncio.Task[None]] = set()  # CancelTask calls for late-created tasks
         self._error: BaseException | None = None
         self._finished = False
         self._active_starts = 0
@@ -720,7 +721,10 @@ class GuestNetworkRun:
         self._emit(st, "started")
         self.tracker.add(task)
         if st.cancel_requested:
-            asyncio.get_running_loop().create_task(self._cancel_quietly(task))
+            # the loop keeps only a weak reference to a task: hold it until it is done
+            cancel = asyncio.get_running_loop().create_task(self._cancel_quietly(task))
+            self._cancels.add(cancel)
+            cancel.add_done_callback(self._cancels.discard)
 
     async def _cancel_quietly(self, task: str) -> None:
         try:
