@@ -984,6 +984,10 @@ class _StartNetwork:
         )
         if error is not None:
             self._finish(interrupted)
+            from tui.vsphere.errors import GuestnetError
+
+            if not isinstance(error, GuestnetError):
+                raise error  # a bug: main() reports it as an internal error
             _fail(f"profile {profile.name!r}: {error}")
         return self._finish(interrupted)
 

@@ -188,6 +188,27 @@ def test_connection_lost_mid_run(
     assert [r["outcome"] for r in records] == ["started", "error"]
 
 
+def test_bug_in_the_run_is_an_internal_error_after_the_results(
+    fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A non-vSphere exception from the run is a bug: the results and the audit record are
+    still written, then it is reported as an internal error (not as a connection problem)."""
+    events = [ev("started", task="task-1"), ev("succeeded", task="task-1")]
+    client = FakeClient(FakeRun(events, ZeroDivisionError("boom")))
+    use_client(monkeypatch, client)
+    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-0*", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert [(r["vm"], r["state"]) for r in rows] == [("web-01", "succeeded"), ("web-02", "failed")]
+    assert err.splitlines()[-1] == (
+        "guestnet: internal error (ZeroDivisionError); set GUESTNET_DEBUG=1 for details"
+    )
+    assert client.closed
+    records = [json.loads(x) for x in paths.audit_file().read_text().splitlines()]
+    assert [r["outcome"] for r in records] == ["started", "error"]
+
+
 def test_run_ending_without_final_state(
     fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
