@@ -12,7 +12,6 @@ import difflib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from tui.config import paths
+from tui.config.files import write_atomic
 from tui.vsphere.errors import GuestnetError
 from tui.vsphere.models import ConnectSpec, TLSSpec
 from tui.vsphere.secret import Secret
@@ -772,19 +772,8 @@ def _yaml_rt() -> Any:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
-    fd, tmp = tempfile.mkstemp(prefix=".profiles-", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Rewrite ``path`` keeping its file mode (0600 for a new file)."""
+    write_atomic(path, text, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600)
 
 
 def _pin_known_hosts(profile: Profile, thumbprint: str, env: Mapping[str, str]) -> Profile:

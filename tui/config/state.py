@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import Any
 
 from tui.config import paths
+from tui.config.files import write_atomic
 from tui.vsphere.secret import Secret
 
 _FORBIDDEN_WORDS = ("password", "secret", "token")
@@ -45,16 +44,4 @@ def save_state(state: dict[str, Any]) -> None:
     _check(state, "")
     path = paths.state_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o600)
