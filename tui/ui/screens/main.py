@@ -259,10 +259,10 @@ class MainScreen(Screen[None]):
             table.rows_changed()
             if pos is not None and pos != table.cursor:
                 table.cursor = pos
-        else:
+            self._update_counts()
+        else:  # rows changed in place: counts and marks are as they were
             for moid in result.modified:
                 table.refresh_moid(moid)
-        self._update_counts()
 
     def _update_counts(self) -> None:
         s = self.store
