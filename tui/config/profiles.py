@@ -226,12 +226,9 @@ class _Ctx:
         self.default_line = default_line
 
     def line_of(self, key: str | None = None) -> int:
-        if key is not None and self.node is not None:
-            try:
-                return int(self.node.lc.key(key)[0]) + 1
-            except (AttributeError, KeyError, TypeError, IndexError):
-                pass
-        return self.default_line
+        if key is None:
+            return self.default_line
+        return _key_line(self.node, key, self.default_line)
 
     def fail(self, message: str, key: str | None = None) -> ProfileError:
         return ProfileError(message, where=f"{self.path}:{self.line_of(key)}", profile=self.name)
@@ -539,12 +536,12 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
     )
 
 
-def _key_line(mapping: Any, key: Any) -> int:
-    """1-based line of ``key`` in a ruamel round-trip mapping (1 if unknown)."""
+def _key_line(mapping: Any, key: Any, default: int = 1) -> int:
+    """1-based line of ``key`` in a ruamel round-trip mapping (``default`` if unknown)."""
     try:
         return int(mapping.lc.key(key)[0]) + 1
     except (AttributeError, KeyError, TypeError, IndexError):
-        return 1
+        return default
 
 
 def load_file(path: Path) -> dict[str, Profile]:
