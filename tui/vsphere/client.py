@@ -324,20 +324,18 @@ class Client:
     async def list_vms(self, root: str | None = None) -> list[VM]:
         """Every VM under ``root`` (inventory path like ``/DC/vm/team-a``; None = everything)."""
         self._check_open()
-        for attempt in (1, 2):
-            try:
-                return await inventory.list_vms(
-                    self.transport,
-                    self.view_manager,
-                    self.property_collector,
-                    self.root_folder,
-                    root,
-                    self.max_objects,
-                )
-            except SessionRenewed:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        args = (
+            self.transport,
+            self.view_manager,
+            self.property_collector,
+            self.root_folder,
+            root,
+            self.max_objects,
+        )
+        try:
+            return await inventory.list_vms(*args)
+        except SessionRenewed:  # the view died with the expired session: once more
+            return await inventory.list_vms(*args)
 
     def watch_vms(
         self,
