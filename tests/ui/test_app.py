@@ -688,3 +688,23 @@ async def test_palette_offers_a_host_sort_only_when_the_host_column_shows() -> N
         titles = [c.title for c in _main_commands(app, main)]
         assert "Sort by host ascending" in titles
         await pilot.press("q")
+
+
+async def test_cancel_with_nothing_queued_says_so_instead_of_asking() -> None:
+    script = Script(hold={"clone-000"})
+    app, _, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await _start(pilot, main, marks=1)
+        await wait_for(pilot, lambda: main.running_tasks() == 1, what="a running task")
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.totals()["running"] == 1, what="running")
+        main.vm_table.focus()  # not on a task row: c means "all queued"
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmModal)
+        assert any("Nothing queued in batch 1" in n.message for n in app._notifications)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        await pilot.press("y")

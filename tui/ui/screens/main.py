@@ -541,6 +541,13 @@ class MainScreen(Screen[None]):
             self.gapp.run_worker(self._cancel_one(run, row), group="cancel", exit_on_error=False)
             return
         queued = sum(1 for r in batch.rows.values() if r.state == "queued")
+        if not queued:
+            self.gapp.notify(
+                f"Nothing queued in batch {batch.number}: select a running task in the task "
+                "pane and press c to cancel it.",
+                severity="warning",
+            )
+            return
 
         def done(yes: bool | None) -> None:
             if yes:
