@@ -376,3 +376,16 @@ def test_pin_thumbprint_into_a_file_that_became_invalid_yaml(tmp_path: Path) -> 
     path.write_text("profiles:\n  lab: {host: vc, username: u\n")
     with pytest.raises(ProfileError, match=f"^{path}:\\d+: .*invalid YAML"):
         pin_thumbprint(lab, SHA256)
+
+
+def test_a_profile_built_in_code_is_not_labelled_govc() -> None:
+    from tui.config.profiles import PasswordSource, Profile
+    from tui.vsphere.secret import Secret
+
+    demo = Profile(
+        name="demo",
+        host="127.0.0.1",
+        username="u",
+        password_source=PasswordSource(kind="inline", inline=Secret("x")),
+    )
+    assert demo.origin == "built in"

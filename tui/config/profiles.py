@@ -126,9 +126,9 @@ class Profile:
 
     @property
     def origin(self) -> str:
-        """Where the profile was defined: ``path:line`` or ``$GOVC_URL``."""
+        """Where the profile was defined: ``path:line``, ``$GOVC_URL``, or ``built in``."""
         if self.source is None:
-            return "$GOVC_URL"
+            return "$GOVC_URL" if self.name == GOVC_PROFILE else "built in"
         return f"{self.source}:{self.line}"
 
     @property
