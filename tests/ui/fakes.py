@@ -205,8 +205,10 @@ class FakeClient:
         guest_password: str = "guest-secret",
         watch_error: GuestnetError | None = None,
         close_error: Exception | None = None,
+        close_hangs: bool = False,
     ) -> None:
         self.close_error = close_error
+        self.close_hangs = close_hangs
         self.about = About(
             "VMware vCenter Server",
             "VMware vCenter Server 8.0.3 build-24022515",
@@ -279,6 +281,8 @@ class FakeClient:
 
     async def close(self) -> None:
         self.closed += 1
+        if self.close_hangs:  # a vCenter that stopped answering
+            await asyncio.Event().wait()
         if self.close_error is not None:
             raise self.close_error
 

@@ -116,6 +116,20 @@ async def test_logout_failure_is_a_notification_not_a_crash() -> None:
     assert app.return_code == 0
 
 
+async def test_logout_on_a_dead_link_is_bounded() -> None:
+    client = FakeClient(make_vms(5), close_hangs=True)
+    app, _, _ = _app(client)
+    app.logout_seconds = 0.3
+    async with app.run_test(size=(80, 24)) as pilot:
+        await main_screen(pilot)
+        await pilot.press("p")  # the logout hangs: the app gives up after logout_seconds
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
+        assert client.closed == 1
+        assert any("Logout did not finish" in n.message for n in app._notifications)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
 async def test_quit_while_tasks_run_asks_first() -> None:
     script = Script(hold={"clone-000"})
     app, client, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))

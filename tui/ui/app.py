@@ -30,10 +30,14 @@ from tui.vsphere.models import TLSSpec
 from tui.vsphere.secret import Secret
 
 LOGIN_FAULTS = frozenset({"InvalidLogin", "NoPermission", "NotAuthenticated"})
+# On a dead link the client's cleanup (DestroyView/Filter, Logout) could hold q or p for its full
+# request timeouts; past this the app moves on and vCenter expires the session on its own.
+LOGOUT_SECONDS = 8.0
 
 
 class GuestnetApp(App[int]):
     CSS_PATH = "app.tcss"
+    logout_seconds: float = LOGOUT_SECONDS
     TITLE = "guestnet"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -272,7 +276,13 @@ class GuestnetApp(App[int]):
             with contextlib.suppress(Exception):
                 await worker.wait()
         try:
-            await main.client.close()
+            await asyncio.wait_for(main.client.close(), self.logout_seconds)
+        except TimeoutError:
+            self.notify(
+                f"Logout did not finish in {self.logout_seconds:g} s; "
+                "vCenter will end the session when it times out",
+                severity="warning",
+            )
         except GuestnetError as exc:
             self.notify(f"Logout: {exc}", severity="warning")
         except Exception as exc:
