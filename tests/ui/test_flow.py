@@ -95,6 +95,79 @@ async def test_pick_filter_mark_start_ips_appear_quit_logs_out(sim: SimServer) -
     assert all(sim.guest_password not in repr(r) for r in audit)
 
 
+def _task_line(app: Any, vm_name: str) -> str:
+    return next((ln for ln in screen_text(app).splitlines() if vm_name in ln), "")
+
+
+async def test_task_pane_shows_the_address_before_and_now_live(sim: SimServer) -> None:
+    """A succeeded row's RESULT is `before → now`: before = the address at launch, now = what
+    the watch stream delivers, redrawn in place (that row only) whenever it changes."""
+    app, _ = make_app(sim, initial_profile="sim")
+    names = ["web-01", "web-02", "web-03"]
+    assert set(names) <= set(sim.ok_vms)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        m1, m2, m3 = _moids(main, names)
+        assert {main.store.vms[m].ip_address for m in (m1, m2, m3)} == {"10.0.10.5"}  # parent's
+        for m in (m1, m2, m3):
+            main.store.toggle_mark(m)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
+        # while the dialog is open web-02 gets another address: "before" is the one at launch
+        sim.set_ip("web-02", "10.0.10.77")
+        sim.set_vm("web-03", acquire_ip="10.0.10.5")  # DHCP hands out the same lease again
+        await wait_for(
+            pilot, lambda: main.store.vms[m2].ip_address == "10.0.10.77", what="web-02's IP"
+        )
+        await pilot.press(*sim.guest_password, "enter")
+        await wait_for(pilot, lambda: main.task_pane.latest is not None, what="batch")
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, within=20, what="batch to finish")
+        assert batch.totals()["succeeded"] == 3, batch.totals()
+        assert main.active == "tasks"  # 80×24: the task pane alone
+        new1, new2 = sim.vm("web-01")["ip"], sim.vm("web-02")["ip"]
+        assert (new1, new2) == ("10.0.10.11", "10.0.10.12")
+        await wait_for(
+            pilot,
+            lambda: (
+                "10.0.10.5 → 10.0.10.11" in _task_line(app, "web-01")
+                and "10.0.10.77 → 10.0.10.12" in _task_line(app, "web-02")
+                and "10.0.10.5 (unchanged)" in _task_line(app, "web-03")
+            ),
+            what="old → new IPs in the task pane",
+        )
+        assert "network started" not in screen_text(app)
+        # a later change through the watch stream: only web-01's line is redrawn
+        table = main.task_table
+        regions: list[tuple[Any, ...]] = []
+        refresh = table.refresh
+
+        def spy(*args: Any, **kw: Any) -> Any:
+            regions.append(args)
+            return refresh(*args, **kw)
+
+        table.refresh = spy  # type: ignore[method-assign]
+        sim.set_ip("web-01", None)  # the guest network restarts again: no address for a while
+        await wait_for(
+            pilot,
+            lambda: "10.0.10.5 → no IP yet" in _task_line(app, "web-01"),
+            what="web-01 waiting for an address",
+        )
+        sim.set_ip("web-01", "10.0.10.99")
+        await wait_for(
+            pilot,
+            lambda: "10.0.10.5 → 10.0.10.99" in _task_line(app, "web-01"),
+            what="web-01's newer IP in the task pane",
+        )
+        line = list(batch.rows).index(m1) + 1  # under the header; the table is not scrolled
+        assert regions and all(
+            len(r) == 1 and r[0].y == line and r[0].height == 1 for r in regions
+        ), regions
+        assert "10.0.10.77 → 10.0.10.12" in _task_line(app, "web-02")
+        await pilot.press("q")
+
+
 async def test_each_fault_shown_with_its_hint(sim: SimServer) -> None:
     app, _ = make_app(sim, initial_profile="sim")
     fault_names = sorted(n for key, names in sim.fault_vms.items() if ":" not in key for n in names)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.ui.fakes import T0, guest_login_fault, make_vms
 from tui.ui.keys import keys_markdown
-from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time
+from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time, ip_changed, ip_result
 from tui.ui.themes import ThemeError, load_theme_text, shipped_themes, user_themes
 from tui.ui.vmstore import VMStore, compile_filter, preflight_reason
 from tui.ui.widgets.linetable import Column, fit, layout_columns
@@ -154,6 +154,77 @@ def test_batch_states_totals_and_credential_faults() -> None:
     assert b.rows[vms[0].moid].state == "failed" and b.rows[vms[0].moid].result() == "stream broke"
     b.wipe_credentials()
     assert b.creds is None
+
+
+def test_succeeded_result_shows_the_address_before_and_now() -> None:
+    vm = replace(make_vms(2)[1], ip_address="10.64.0.10")
+    row = TaskRow(vm=vm, state="succeeded", event=TaskEvent(vm.moid, vm.name, "succeeded"))
+    assert row.result() == "network started"  # nothing to compare with
+    assert row.result(replace(vm, ip_address="10.64.0.89")) == "10.64.0.10 → 10.64.0.89"
+    assert row.result(vm) == "10.64.0.10 (unchanged)"
+    assert row.result(replace(vm, ip_address=None)) == "10.64.0.10 → no IP yet"
+    fresh = TaskRow(vm=replace(vm, ip_address=None), state="succeeded", event=row.event)
+    assert fresh.result(replace(vm, ip_address="10.64.0.89")) == "- → 10.64.0.89"
+    assert fresh.result(replace(vm, ip_address="")) == "- → no IP yet"
+    # other states do not look at the address
+    failed = TaskRow(
+        vm=vm,
+        state="failed",
+        event=TaskEvent(vm.moid, vm.name, "failed", fault=guest_login_fault()),
+    )
+    assert failed.result(replace(vm, ip_address="10.64.0.89")).startswith("InvalidGuestLogin: ")
+    skipped = TaskRow(vm=vm, state="skipped", skip_reason="not poweredOn (poweredOff)")
+    assert skipped.result(replace(vm, ip_address="10.64.0.89")).startswith("skipped: ")
+
+
+def test_address_wording_fits_a_narrow_column() -> None:
+    assert ip_result("10.64.0.10", "10.64.0.89", 23) == "10.64.0.10 → 10.64.0.89"
+    assert ip_result("10.64.0.10", "10.64.0.89", 22) == "→ 10.64.0.89"  # the new one stays
+    assert ip_result(None, "10.64.0.89", 14) == "- → 10.64.0.89"
+    assert ip_result(None, "10.64.0.89", 13) == "→ 10.64.0.89"
+    assert ip_result("10.64.0.10", None, 15) == "→ no IP yet"
+    assert ip_result("10.64.0.10", "10.64.0.10", 21) == "10.64.0.10 (same)"
+    assert ip_result("10.64.0.10", "10.64.0.10", 5) == "10.64.0.10 (same)"  # cut by the table
+    assert ip_changed("10.64.0.10", "10.64.0.89") and ip_changed(None, "10.64.0.89")
+    assert not ip_changed("10.64.0.10", "10.64.0.10") and not ip_changed("10.64.0.10", None)
+    assert not ip_changed("10.64.0.10", "")
+
+
+def test_store_reports_address_changes_only() -> None:
+    s = _store(8)
+    vms = list(s.vms.values())
+    a, b, c = vms[1], vms[2], vms[3]
+    res = s.apply(
+        VMBatch(
+            (
+                VMChange(
+                    "modify", a.moid, replace(a, ip_address="10.64.0.89"), frozenset({"ip_address"})
+                ),
+                VMChange(
+                    "modify",
+                    b.moid,
+                    replace(b, power_state="poweredOff"),
+                    frozenset({"power_state"}),
+                ),
+                VMChange("modify", c.moid, replace(c, ip_address=None)),  # fields unknown: diffed
+            )
+        )
+    )
+    assert not res.structural and res.modified == {a.moid, b.moid, c.moid}
+    assert res.ips == {a.moid, c.moid}
+    s.set_sort("ip")  # an IP change moves the row: structural, still reported
+    res = s.apply(
+        VMBatch(
+            (
+                VMChange(
+                    "modify", a.moid, replace(a, ip_address="10.64.0.90"), frozenset({"ip_address"})
+                ),
+            )
+        )
+    )
+    assert res.structural and res.ips == {a.moid}
+    res = s.apply(VMBatch((VMChange("leave", b.moid, None),)))
+    assert res.ips == {b.moid}
 
 
 def test_time_formatting() -> None:

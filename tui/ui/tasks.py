@@ -39,7 +39,10 @@ class TaskRow:
             return self.event.fault.type_name
         return None
 
-    def result(self) -> str:
+    def result(self, current: VM | None = None, width: int | None = None) -> str:
+        """The RESULT cell. A succeeded row compares the guest address at launch (``self.vm``)
+        with ``current`` (the VM as the watch stream has it now); without it, "network started".
+        ``width`` picks the longest wording that fits."""
         if self.state == "skipped":
             return f"skipped: {self.skip_reason}"
         if self.error:
@@ -50,7 +53,9 @@ class TaskRow:
         if ev.fault is not None:
             return f"{ev.fault.type_name}: {ev.fault.message}"
         if ev.state == "succeeded":
-            return "network started"
+            if current is None:
+                return "network started"
+            return ip_result(self.vm.ip_address, current.ip_address, width)
         if ev.state == "cancelled":
             return "cancelled"
         return ""
@@ -139,6 +144,32 @@ class Batch:
 
     def wipe_credentials(self) -> None:
         self.creds = None
+
+
+NO_IP_YET = "no IP yet"
+
+
+def ip_changed(before: str | None, current: str | None) -> bool:
+    """True when the guest has an address that it did not have at launch."""
+    return bool(current) and current != before
+
+
+def ip_result(before: str | None, current: str | None, width: int | None = None) -> str:
+    """``10.64.0.10 → 10.64.0.89``; ``- → …`` when no address was known at launch;
+    ``10.64.0.10 (unchanged)`` or ``10.64.0.10 → no IP yet`` while the new one has not arrived.
+
+    With ``width``, the longest form that fits: the before address goes first, the current
+    one (the proof the admin looks for) stays."""
+    before = before or None
+    current = current or None
+    if current is not None and current == before:
+        forms: tuple[str, ...] = (f"{before} (unchanged)", f"{before} (same)")
+    else:
+        new = current or NO_IP_YET
+        forms = (f"{before or '-'} → {new}", f"→ {new}")
+    if width is None:
+        return forms[0]
+    return next((f for f in forms if len(f) <= width), forms[-1])
 
 
 def fmt_seconds(value: float | None) -> str:

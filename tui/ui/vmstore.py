@@ -72,6 +72,7 @@ class ApplyResult:
 
     structural: bool  # rows entered/left, or order changed: redraw all
     modified: frozenset[str] = frozenset()  # moids whose row changed in place
+    ips: frozenset[str] = frozenset()  # moids whose ip_address changed (entered or left too)
 
 
 @dataclass
@@ -101,18 +102,21 @@ class VMStore:
             return ApplyResult(structural=True)
         structural = False
         modified: set[str] = set()
+        ips: set[str] = set()
         sort_fields = SORT_FIELDS[self.sort_column]
         for change in batch.changes:
             if change.kind == "leave" or change.vm is None:
                 if self.vms.pop(change.moid, None) is not None:
                     self._hay.pop(change.moid, None)
                     self.marks.discard(change.moid)
+                    ips.add(change.moid)
                     structural = True
                 continue
             old = self.vms.get(change.moid)
             self.vms[change.moid] = change.vm
             if old is None:
                 self._hay[change.moid] = _haystack(change.vm)
+                ips.add(change.moid)
                 structural = True
                 continue
             if old.name != change.vm.name or old.path != change.vm.path:
@@ -121,11 +125,12 @@ class VMStore:
             changed = change.changed or _diff(old, change.vm)
             if changed & sort_fields:
                 structural = True
+            if "ip_address" in changed:
+                ips.add(change.moid)
             modified.add(change.moid)
         if structural:
             self._resort()
-            return ApplyResult(structural=True, modified=frozenset(modified))
-        return ApplyResult(structural=False, modified=frozenset(modified))
+        return ApplyResult(structural, frozenset(modified), frozenset(ips))
 
     # -- view ---------------------------------------------------------------------------------
     def set_filter(self, text: str) -> None:

@@ -103,7 +103,9 @@ class MainScreen(Screen[None]):
                 yield Static("", id="count")
             yield VMTable(self.store, id="vm-table")
         with Horizontal(id="lower"):
-            yield TaskPane(id="task-pane", clock=self.clock)
+            yield TaskPane(
+                id="task-pane", clock=self.clock, current_vm=lambda m: self.store.vms.get(m)
+            )
             yield FaultPane(id="fault-pane")
         yield Footer()
 
@@ -263,6 +265,10 @@ class MainScreen(Screen[None]):
         else:  # rows changed in place: counts and marks are as they were
             for moid in result.modified:
                 table.refresh_moid(moid)
+        if batch.resync:
+            self.task_pane.addresses_reloaded()
+        elif result.ips:
+            self.task_pane.addresses_changed(result.ips)
 
     def _update_counts(self) -> None:
         s = self.store
@@ -411,6 +417,11 @@ class MainScreen(Screen[None]):
         creds: GuestCredentials,
         retry_of: Batch | None,
     ) -> Batch:
+        # the VMs as the watch stream has them now (the start dialog may have been open a
+        # while): a row's guest address at launch is the "before" its RESULT shows
+        vms = self.store.vms
+        run_vms = [vms.get(vm.moid, vm) for vm in run_vms]
+        skipped = [(vms.get(vm.moid, vm), why) for vm, why in skipped]
         self._batch_no += 1
         batch = Batch.create(self._batch_no, creds, run_vms, skipped)
         for old in self.task_pane.batches:

@@ -146,6 +146,14 @@ class LineTable(ScrollView, can_focus=True):
             self._announce()
         self.refresh()
 
+    def column_width(self, key: str) -> int | None:
+        """The laid-out width of column ``key`` while rows render (``row_cells`` may pick a
+        shorter wording instead of being cut), or None before the first layout."""
+        for column, width in zip(self._columns, self._widths, strict=False):
+            if column.key == key:
+                return width
+        return None
+
     def refresh_row(self, index: int) -> None:
         """Redraw one row if it is on screen."""
         top = round(self.scroll_offset.y)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -12,8 +12,11 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
-from tui.ui.tasks import Batch, TaskRow, fmt_seconds
+from tui.ui.tasks import Batch, TaskRow, fmt_seconds, ip_changed
 from tui.ui.widgets.linetable import Cell, Column, LineTable
+from tui.vsphere.models import VM
+
+VMLookup = Callable[[str], VM | None]
 
 STATE_CLASS = {
     "queued": "dim",
@@ -38,8 +41,18 @@ def progress_bar(row: TaskRow) -> str:
 
 
 class TaskTable(LineTable):
-    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime]) -> None:
+    """``current_vm(moid)`` gives the VM as the watch stream has it now: a succeeded row's
+    RESULT compares its guest address with the one at launch."""
+
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        clock: Callable[[], datetime],
+        current_vm: VMLookup | None = None,
+    ) -> None:
         super().__init__(id=id)
+        self.current_vm = current_vm
         self.current: Batch | None = None
         self._keys: list[str] = []
         self._pos: dict[str, int] = {}
@@ -57,11 +70,12 @@ class TaskTable(LineTable):
         self.compact = width < 90
         if self.compact:
             return [
-                Column("vm", "VM", 12, flex=True, weight=1, middle=True),
+                Column("vm", "VM", 12, flex=True, weight=2, middle=True),
                 Column("state", "STATE", 9),
                 Column("progress", "PROG", 4),
                 Column("elapsed", "TIME", 6),
-                Column("result", "RESULT", 10, flex=True, weight=1),
+                # 3:2 for RESULT: "10.64.0.10 → 10.64.0.89" needs 23 cells
+                Column("result", "RESULT", 10, flex=True, weight=3),
             ]
         return [
             Column("vm", "VM", 16, flex=True, weight=2, middle=True),
@@ -82,7 +96,7 @@ class TaskTable(LineTable):
         assert self.current is not None
         row = self.current.rows[self._keys[index]]
         now = self.clock()
-        result = (row.result(), "bad" if row.state == "failed" else "dim")
+        result = self._result(row)
         if self.compact:
             bar = progress_bar(row)
             return [
@@ -100,6 +114,16 @@ class TaskTable(LineTable):
             (fmt_seconds(row.elapsed(now)), "dim"),
             result,
         ]
+
+    def _result(self, row: TaskRow) -> Cell:
+        if row.state == "failed":
+            return row.result(), "bad"
+        if row.state != "succeeded" or self.current_vm is None:
+            return row.result(), "dim"
+        vm = self.current_vm(row.vm.moid)
+        text = row.result(vm, self.column_width("result"))
+        fresh = vm is not None and ip_changed(row.vm.ip_address, vm.ip_address)
+        return text, "good" if fresh else "dim"
 
     def refresh_moid(self, moid: str) -> None:
         pos = self._pos.get(moid)
@@ -121,15 +145,22 @@ class TaskPane(Vertical):
         Binding("right_square_bracket", "newer", "Newer batch", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        current_vm: VMLookup | None = None,
+    ):
         super().__init__(id=id, classes="pane")
         self.batches: list[Batch] = []
         self.index = -1  # shown batch; -1 = none
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.current_vm = current_vm
 
     def compose(self) -> ComposeResult:
         yield Static("No batch yet. Mark VMs and press s.", id="task-totals")
-        yield TaskTable(id="task-table", clock=self.clock)
+        yield TaskTable(id="task-table", clock=self.clock, current_vm=self.current_vm)
 
     @property
     def table(self) -> TaskTable:
@@ -158,6 +189,24 @@ class TaskPane(Vertical):
         if batch is self.shown:
             self.table.refresh()
             self.update_totals()
+
+    def addresses_changed(self, moids: Iterable[str]) -> None:
+        """The watch stream changed these VMs' guest addresses: redraw their succeeded rows
+        (one line each, and only when on screen), nothing else."""
+        b = self.shown
+        if b is None:
+            return
+        rows = b.rows
+        table = self.table
+        for moid in moids:
+            row = rows.get(moid)
+            if row is not None and row.state == "succeeded":
+                table.refresh_moid(moid)
+
+    def addresses_reloaded(self) -> None:
+        """A full re-sync: any row may show another address now."""
+        if self.shown is not None:
+            self.table.refresh()
 
     def tick(self) -> None:
         """Redraw elapsed / queued-for of open rows (called once a second)."""
