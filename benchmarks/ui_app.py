@@ -25,6 +25,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from ui_table import FILTER
+from ui_table import make_vms as table_vms
+
 from tui.config.profiles import PasswordSource, Profile
 from tui.ui.app import GuestnetApp
 from tui.ui.screens.main import MainScreen
@@ -38,30 +41,12 @@ from tui.vsphere.models import (
     VMChange,
 )
 
-FILTER = "team-b/clone-12"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_vms(n: int) -> list[VM]:
-    out = []
-    for i in range(n):
-        folder = f"/DC1/vm/team-{'abcdefgh'[i % 8]}/{('prod', 'dev', 'staging')[i % 3]}"
-        name = f"clone-{i:05d}"
-        out.append(
-            VM(
-                moid=f"vm-{1000 + i}",
-                name=name,
-                path=f"{folder}/{name}",
-                folder=folder,
-                power_state="poweredOn",
-                connection_state="connected",
-                tools_running_status="guestToolsRunning",
-                guest_operations_ready=True,
-                ip_address=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
-                host_name=f"{name}.example.test",
-            )
-        )
-    return out
+    """The table benchmark's inventory, every VM powered on so that starts reach the client."""
+    return [replace(vm, power_state="poweredOn") for vm in table_vms(n)]
 
 
 class Run:
