@@ -188,6 +188,21 @@ def test_fast_vm_builder_equals_the_dataclass() -> None:
             {"name": "guest.ipAddress", "val": {"_typeName": "string", "_value": "10.0.0.42"}},
             {"name": "guest.hostName", "val": {"_typeName": "string", "_value": "web-01.lab"}},
             {"name": "summary.config.instanceUuid", "val": {"_typeName": "string", "_value": "u"}},
+            {
+                "name": "guest.net",
+                "val": {
+                    "_typeName": "ArrayOfGuestNicInfo",
+                    "_value": [
+                        {
+                            "_typeName": "GuestNicInfo",
+                            "macAddress": "00:50:56:AA:BB:01",
+                            "ipAddress": ["10.0.0.42", "fe80::1"],
+                        },
+                        {"_typeName": "GuestNicInfo", "macAddress": "00:50:56:aa:bb:02"},
+                    ],
+                },
+            },
+            {"name": "config.annotation", "val": {"_typeName": "string", "_value": "of golden"}},
             {"name": "unrelated", "val": {"_typeName": "string", "_value": "ignored"}},
         ],
     }
@@ -204,6 +219,9 @@ def test_fast_vm_builder_equals_the_dataclass() -> None:
         ip_address="10.0.0.42",
         host_name="web-01.lab",
         instance_uuid="u",
+        ip_addresses=("10.0.0.42", "fe80::1"),
+        mac_addresses=("00:50:56:aa:bb:01", "00:50:56:aa:bb:02"),
+        annotation="of golden",
     )
     assert vm == want and hash(vm) == hash(want) and repr(vm) == repr(want)
     with pytest.raises(AttributeError):

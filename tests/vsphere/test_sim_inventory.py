@@ -32,7 +32,7 @@ async def test_list_pages_and_paths(sim_factory, wire: Wire) -> None:
     assert set(vm_paths) == {
         "name", "parent", "runtime.powerState", "runtime.connectionState",
         "guest.toolsRunningStatus", "guest.guestOperationsReady", "guest.ipAddress",
-        "guest.hostName", "summary.config.instanceUuid",
+        "guest.hostName", "summary.config.instanceUuid", "guest.net", "config.annotation",
     }  # fmt: skip
     for v in vms[:: n // 7]:
         snap = sim.vm(v.moid)

@@ -33,6 +33,16 @@ VM_PROPERTIES: dict[str, str] = {
     "guest.ipAddress": "ip_address",
     "guest.hostName": "host_name",
     "summary.config.instanceUuid": "instance_uuid",
+    "guest.net": "ip_addresses",  # and mac_addresses: both come from the NIC list
+    "config.annotation": "annotation",
+}
+# VM property path → every VM field its value drives (a live update names the fields it changed).
+FIELDS_OF_PATH: dict[str, frozenset[str]] = {
+    **{p: frozenset({f}) for p, f in VM_PROPERTIES.items()},
+    "name": frozenset({"name", "path"}),
+    "parent": frozenset({"folder", "path"}),
+    "guest.ipAddress": frozenset({"ip_address", "ip_addresses"}),
+    "guest.net": frozenset({"ip_addresses", "mac_addresses"}),
 }
 CONTAINER_TYPES = ("Folder", "Datacenter")
 CONTAINER_PROPERTIES = ("name", "parent")
@@ -248,9 +258,19 @@ def props_of(obj_content: Mapping[str, Any]) -> dict[str, Any]:
 # Position of each VM property in a record (a list, cheaper than a dict per VM).
 _VM_INDEX: dict[str, int] = {path: i for i, path in enumerate(VM_PROPERTIES)}
 _N_PROPS = len(VM_PROPERTIES)
-(_I_NAME, _I_PARENT, _I_POWER, _I_CONN, _I_TOOLS, _I_READY, _I_IP, _I_HOST, _I_UUID) = range(
-    _N_PROPS
-)
+(
+    _I_NAME,
+    _I_PARENT,
+    _I_POWER,
+    _I_CONN,
+    _I_TOOLS,
+    _I_READY,
+    _I_IP,
+    _I_HOST,
+    _I_UUID,
+    _I_NET,
+    _I_NOTE,
+) = range(_N_PROPS)
 
 # Listing 50,000 VMs builds 50,000 frozen dataclasses; the generated __init__ of a frozen
 # dataclass pays object.__setattr__ per field. The slot descriptors set the same slots directly
@@ -268,6 +288,9 @@ _new_vm = object.__new__
     _set_ip,
     _set_host,
     _set_uuid,
+    _set_ips,
+    _set_macs,
+    _set_note,
 ) = (getattr(VM, f).__set__ for f in VM.__dataclass_fields__)
 
 
@@ -308,7 +331,29 @@ def build_vm(moid: str, rec: Sequence[Any], folders: FolderMap) -> VM:
     _set_ip(vm, rec[_I_IP])
     _set_host(vm, rec[_I_HOST])
     _set_uuid(vm, rec[_I_UUID])
+    ips, macs = nic_addresses(rec[_I_IP], rec[_I_NET])
+    _set_ips(vm, ips)
+    _set_macs(vm, macs)
+    _set_note(vm, rec[_I_NOTE] or None)
     return vm
+
+
+def nic_addresses(primary: str | None, nics: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """guest.net (a GuestNicInfo list) → (every IP address, primary first; every MAC), in order."""
+    ips: list[str] = [primary] if primary else []
+    macs: list[str] = []
+    if type(nics) is dict:  # still boxed (ArrayOfGuestNicInfo)
+        nics = nics.get("_value")
+    for nic in nics or ():
+        if type(nic) is not dict:
+            continue
+        mac = str(nic.get("macAddress") or "").lower()
+        if mac and mac not in macs:
+            macs.append(mac)
+        for ip in nic.get("ipAddress") or ():
+            if ip not in ips:
+                ips.append(ip)
+    return tuple(ips), tuple(macs)
 
 
 def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:

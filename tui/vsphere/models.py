@@ -65,6 +65,11 @@ class VM:
     ip_address: str | None = None
     host_name: str | None = None
     instance_uuid: str | None = None
+    # From guest.net (what VMware Tools reports, NIC by NIC): every guest address, primary first,
+    # and every NIC's MAC. Empty while tools are not running.
+    ip_addresses: tuple[str, ...] = ()
+    mac_addresses: tuple[str, ...] = ()
+    annotation: str | None = None  # config.annotation (pipelines often note the parent VM there)
 
 
 VMChangeKind = Literal["enter", "modify", "leave"]
