@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.config import paths
+from tui.config.files import append_line
 from tui.vsphere.secret import Secret
 
 
@@ -119,15 +120,7 @@ class AuditLog:
                 raise TypeError(f"audit record: {key!r} is a reserved field")
             entry[key] = value
         entry = _jsonable(entry, "")
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            if os.fstat(fd).st_mode & 0o077:
-                os.fchmod(fd, 0o600)
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_line(self.path, json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
         return entry
 
     def read(self, since: datetime | None = None) -> AuditRead:

@@ -22,3 +22,22 @@ def write_atomic(path: Path, text: str, mode: int) -> None:
         except OSError:
             pass
         raise
+
+
+def append_line(path: Path, line: str, *, sync: bool = False) -> None:
+    """Append one line (UTF-8) to a private file (0600, its directory 0700), creating both.
+
+    One ``write`` of the whole line on an ``O_APPEND`` descriptor, so concurrent writers never
+    interleave inside a line. ``sync``: fsync before returning (the line survives a crash).
+    """
+    data = (line if line.endswith("\n") else line + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

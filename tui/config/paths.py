@@ -15,6 +15,7 @@ CONFIG_ENV = "GUESTNET_CONFIG"
 PROFILES_FILE_NAME = "profiles.yaml"
 AUDIT_FILE_NAME = "audit.jsonl"
 STATE_FILE_NAME = "state.json"
+LEDGER_FILE_NAME = "watch-ledger.jsonl"
 
 _profiles_override: Path | None = None
 
@@ -69,3 +70,8 @@ def themes_dir() -> Path:
 def state_file() -> Path:
     """Small JSON file of UI state (chosen theme, last profile). Never a secret."""
     return state_dir() / STATE_FILE_NAME
+
+
+def ledger_file() -> Path:
+    """What ``guestnet watch`` started, per vCenter and VM: ``state_dir()/watch-ledger.jsonl``."""
+    return state_dir() / LEDGER_FILE_NAME

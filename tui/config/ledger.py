@@ -1,0 +1,146 @@
+"""The watch ledger: which VMs ``guestnet watch`` started, so that no VM is ever started twice.
+
+One JSON object per line at ``paths.ledger_file()`` (0600), shared by every watcher of every
+vCenter (each line names its vCenter). Per VM, keyed by its instanceUuid (its moid when unknown):
+
+- ``dispatch``: about to call StartGuestNetwork_Task. Written and fsynced *before* the call, so a
+  watcher killed at any instant leaves a trace of every call it may have made;
+- ``task``: the call returned this Task;
+- ``done``: the task ended (``outcome`` success / error / cancelled / lost, the verdict with it).
+
+A ``dispatch`` or ``task`` with no ``done`` after it is *open*: the next watcher must find out
+from vCenter what happened to it (adopt the task) instead of calling again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tui.config import paths
+from tui.config.files import append_line
+from tui.vsphere.models import VM
+from tui.vsphere.secret import Secret
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """What the ledger knows of one VM."""
+
+    key: str
+    name: str
+    moid: str
+    attempts: int = 0  # dispatches
+    failures: int = 0  # done records whose outcome was not success
+    succeeded: bool = False
+    open: bool = False  # a dispatch (or task) with no done after it
+    task: str | None = None  # the latest task
+    dispatched_at: float | None = None  # epoch seconds of the latest dispatch
+    last_time: float = 0.0  # epoch seconds of the latest record
+
+
+def vm_key(vm: VM) -> str:
+    return vm.instance_uuid or vm.moid
+
+
+def _epoch(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class Ledger:
+    def __init__(self, vcenter: str, path: Path | None = None) -> None:
+        self.vcenter = vcenter
+        self.path = path if path is not None else paths.ledger_file()
+        self.entries: dict[str, LedgerEntry] = {}
+        self.skipped = 0  # malformed lines seen by load()
+
+    def load(self) -> Ledger:
+        """Read every record of this vCenter (a malformed line is counted and passed over)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return self
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                self.skipped += 1
+                continue
+            if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+                self.skipped += 1
+                continue
+            if rec.get("vcenter") == self.vcenter:
+                self._apply(rec)
+        return self
+
+    def get(self, vm: VM) -> LedgerEntry | None:
+        return self.entries.get(vm_key(vm))
+
+    def dispatch(self, vm: VM) -> LedgerEntry:
+        """Record, durably, that StartGuestNetwork_Task is about to be called on ``vm``."""
+        return self._write(vm, "dispatch", sync=True)
+
+    def task(self, vm: VM, task: str) -> LedgerEntry:
+        return self._write(vm, "task", task=task, sync=True)
+
+    def done(self, vm: VM, outcome: str, task: str | None = None, **detail: Any) -> LedgerEntry:
+        """Record how the latest attempt on ``vm`` ended (``outcome`` "success" counts as done)."""
+        return self._write(vm, "done", task=task, outcome=outcome, **detail)
+
+    def _write(self, vm: VM, event: str, *, sync: bool = False, **fields: Any) -> LedgerEntry:
+        rec: dict[str, Any] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "vcenter": self.vcenter,
+            "key": vm_key(vm),
+            "vm": vm.name,
+            "moid": vm.moid,
+            "event": event,
+        }
+        for k, v in fields.items():
+            if isinstance(v, Secret):
+                raise TypeError(f"ledger record {k!r}: a Secret is never written")
+            rec[k] = v
+        append_line(
+            self.path, json.dumps(rec, ensure_ascii=False, separators=(",", ":")), sync=sync
+        )
+        return self._apply(rec)
+
+    def _apply(self, rec: Mapping[str, Any]) -> LedgerEntry:
+        key = rec["key"]
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = LedgerEntry(
+                key, str(rec.get("vm") or key), str(rec.get("moid") or "")
+            )
+        when = _epoch(rec.get("time")) or time.time()
+        entry.last_time = max(entry.last_time, when)
+        entry.moid = str(rec.get("moid") or entry.moid)
+        event = rec.get("event")
+        if event == "dispatch":
+            entry.attempts += 1
+            entry.open = True
+            entry.task = None
+            entry.dispatched_at = when
+        elif event == "task" and isinstance(rec.get("task"), str):
+            entry.task = rec["task"]
+        elif event == "done":
+            entry.open = False
+            if isinstance(rec.get("task"), str):
+                entry.task = rec["task"]
+            if rec.get("outcome") == "success":
+                entry.succeeded = True
+            else:
+                entry.failures += 1
+        return entry
