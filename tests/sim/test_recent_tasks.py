@@ -188,7 +188,7 @@ async def test_delayed_start_reply(sim: SimServer) -> None:
 
 def _held(sim: SimServer) -> bool:
     """A StartGuestNetwork_Task request is still in progress on the server."""
-    return sim.call(lambda: any(s.in_flight for s in sim.state.sessions.values()))
+    return sim.call(lambda: any(s.in_flight for s in sim.state.sessions.by_token.values()))
 
 
 async def test_lose_reply_is_armed_until_a_task_is_created(vi: VI, sim: SimServer) -> None:
@@ -208,7 +208,7 @@ async def test_lose_reply_is_armed_until_a_task_is_created(vi: VI, sim: SimServe
 
 async def test_recent_task_keeps_the_last_completed_tasks_only(sim_factory) -> None:
     sim = sim_factory()  # ten minutes, like vCenter; and a cap of two finished tasks
-    sim.call(lambda: setattr(sim.state, "recent_done_max", 2))
+    sim.call(lambda: setattr(sim.state.tasks, "recent_done_max", 2))
     async with VI(sim) as vi:
         await vi.login()
         names = ("web-01", "web-02", "web-03")

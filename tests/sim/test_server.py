@@ -195,7 +195,7 @@ def test_sim_never_imports_the_client() -> None:
     )
     assert res.returncode == 0, res.stdout + res.stderr
     imports = re.compile(r"^\s*(from|import)\s+tui\.(vsphere|ui|config)\b", re.MULTILINE)
-    for path in (ROOT / "tui" / "sim").glob("*.py"):
+    for path in (ROOT / "tui" / "sim").rglob("*.py"):
         assert not imports.search(path.read_text()), path
 
 

@@ -130,7 +130,7 @@ async def test_an_abandoned_session_expires_on_its_own(sim_factory) -> None:  # 
         await vi.login()
         await vi.vm_view()
         await asyncio.sleep(1.0)  # no request, no stats(): nothing looks at the session
-        assert sim.call(lambda: len(sim.state.sessions)) == 0
+        assert sim.call(lambda: len(sim.state.sessions.by_token)) == 0
         assert sim.stats()["sessions_expired"] == 1
 
 
@@ -229,5 +229,5 @@ async def test_session_repr_hides_its_token(sim: SimServer) -> None:
     async with VI(sim) as vi:
         await vi.login()
         assert vi.token and vi.token not in sim.call(
-            lambda: repr(list(sim.state.sessions.values()))
+            lambda: repr(list(sim.state.sessions.by_token.values()))
         )

@@ -186,9 +186,9 @@ async def test_another_sessions_views_do_not_reach_this_filter(vi: VI, sim: SimS
 
     def untouched() -> bool:  # no filter to re-resolve, our view's cached members still valid
         st = sim.state
-        ours = st.sessions[vi.token or ""].views.values()
-        return not any(f.needs_resolve for f in st.filters.values()) and all(
-            v._cache_version == st.structure_version for v in ours
+        ours = st.sessions.by_token[vi.token or ""].views.values()
+        return not any(f.needs_resolve for f in st.collectors.filters.values()) and all(
+            v._cache_version == st.registry.structure_version for v in ours
         )
 
     async with VI(sim) as other:
