@@ -147,7 +147,7 @@ def test_start_errors_are_one_line() -> None:
     with SimServer(task_seconds=0.3) as first:
         with pytest.raises(SimError, match=r"^cannot listen on 127\.0\.0\.1:\d+: "):
             SimServer(port=first.port).start()
-    with pytest.raises(SimError, match="max_running_tasks must be at least 1"):
+    with pytest.raises(SimError, match="max_running_tasks must be between 1 and 100000, got 0"):
         SimServer(max_running_tasks=0)
     for kwargs in (
         {"task_seconds": float("nan")},
@@ -274,7 +274,7 @@ def test_cli_prints_json_serves_logs_and_stops_on_signal(tmp_path: Path, sig: in
         (["--port", "70000"], "must be between 0 and 65535"),
         (["--task-seconds", "soon"], "not a number: 'soon'"),
         (["--profile-out", "p.yaml", "--no-tls"], "--profile-out needs TLS"),
-        (["--session-timeout", "0"], "session_timeout must be positive, got 0.0"),
+        (["--session-timeout", "0"], "argument --session-timeout: must be positive: '0'"),
         (["--max-running-tasks", "0"], "must be between 1 and 100000"),
     ],
 )
