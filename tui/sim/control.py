@@ -6,7 +6,6 @@ Every method is safe to call from any thread or event loop: it runs on the serve
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -212,7 +211,7 @@ def apply_field(st: State, v: VirtualMachine, key: str, value: Any) -> None:
         if value not in POWER_STATES:
             raise SimError(f"power must be one of {', '.join(POWER_STATES)}, got {value!r}")
         if value == "poweredOn" and v.power != "poweredOn":
-            v.boot_time = time.time()
+            v.boot_time = st.clock.time()
         v.power = value
     elif key == "tools":
         if value not in TOOLS_STATES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -164,6 +163,7 @@ class Task(MO):
         reason: JSON,
         cancelable: bool,
         event_chain_id: int,
+        queue_time: float,
     ) -> None:
         super().__init__(moid)
         self.method = method
@@ -176,7 +176,7 @@ class Task(MO):
         self.cancelled = False
         self.progress: int | None = None
         self.error: SimFault | None = None
-        self.queue_time = time.time()
+        self.queue_time = queue_time
         self.start_time: float | None = None
         self.complete_time: float | None = None
         self.duration = 0.0

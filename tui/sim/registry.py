@@ -8,10 +8,10 @@ re-resolve their object sets, views re-walk their containers).
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tui.sim.clock import Clock
 from tui.sim.objects import MO, Datacenter, Entity, Folder, VirtualMachine
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.objects: dict[str, MO] = {}
         self.vms_by_name: dict[str, VirtualMachine] = {}
         self.structure_version = 0
@@ -71,7 +72,7 @@ class Registry:
         vm.guest_id = vs.guest_id
         vm.guest_full_name = vs.guest_full_name
         vm.host_name = vs.host_name
-        vm.boot_time = time.time() - 3600 if vm.power == "poweredOn" else None
+        vm.boot_time = self.clock.time() - 3600 if vm.power == "poweredOn" else None
         parent.children[vm.moid] = vm
         self.objects[vm.moid] = vm
         self.vms_by_name[vm.name] = vm

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tui.sim.app import Exchange, SimApp
+from tui.sim.clock import Clock
 from tui.sim.control import Control
 from tui.sim.errors import SimError
 from tui.sim.inventory import (
@@ -62,6 +63,9 @@ class SimServer(Control):
     flags and a few in-process ones such as ``extra_users``, ``releases``, ``record``; the table
     in docs/simulator.md). An invalid value raises ``SimError``, an unknown name ``TypeError``.
 
+    Time: ``clock`` (``tui.sim.clock``; default real time) is the one clock of the simulator,
+    ``self.clock``. A test passes a ``ManualClock`` and advances it from its own thread.
+
     Every control method (``set_power``, ``set_tools``, ``set_ip``, ``set_vm``, ``add_vm``,
     ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``, ``stats``,
     ``tasks``, ``vm``, ``exchanges``) is safe to call from any thread or event loop: it runs on
@@ -71,9 +75,13 @@ class SimServer(Control):
     def __init__(
         self,
         inventory: str | Path | dict[str, Any] | Inventory | None = None,
+        *,
+        clock: Clock | None = None,
         **options: Any,
     ) -> None:
         self.options = SimOptions(inventory=inventory, **options)
+        # the simulator's time (tui/sim/clock.py); a ManualClock may be advanced from any thread
+        self.clock = clock or Clock()
         opts = self.options
         if isinstance(opts.inventory, Inventory):
             self.inventory = opts.inventory
@@ -273,7 +281,7 @@ class SimServer(Control):
     async def _amain(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._exit = asyncio.Event()
-        self._state = State(self.inventory, self.options)
+        self._state = State(self.inventory, self.options, self.clock)
         gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
         self._app = SimApp(self._state, self._abort_connection)
         sweeper = asyncio.create_task(_sweep(self._state))
@@ -362,7 +370,7 @@ async def _sweep(state: State) -> None:
     """Expire idle sessions on the clock, not only when one is used again or stats() is read: an
     abandoned session's filters would otherwise stay live and be checked on every change."""
     while True:
-        await asyncio.sleep(min(60.0, state.options.session_timeout))
+        await state.clock.sleep(min(60.0, state.options.session_timeout))
         state.sessions.sweep()
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.sim.clock import Clock
 from tui.sim.collector import Collector, Collectors, Retrieval
 from tui.sim.faults import msg_fault
 from tui.sim.objects import ContainerView, Entity
@@ -65,8 +65,10 @@ class Sessions:
         registry: Registry,
         collectors: Collectors,
         stats: dict[str, Any],
+        clock: Clock,
     ) -> None:
         self.options = options
+        self.clock = clock
         self.registry = registry
         self.collectors = collectors
         self.stats = stats
@@ -84,7 +86,7 @@ class Sessions:
                 "vim.fault.InvalidLogin",
                 "Cannot complete login due to an incorrect user name or password.",
             )
-        now = time.time()
+        now = self.clock.time()
         s = Session(
             key=str(uuid.uuid4()),
             token=secrets.token_hex(20),
@@ -106,7 +108,7 @@ class Sessions:
         s = self.by_token.get(token)
         if s is None:
             return None
-        if self._idle_too_long(s, time.time()):
+        if self._idle_too_long(s, self.clock.time()):
             self.end(s, expired=True)
             return None
         return s
@@ -118,13 +120,13 @@ class Sessions:
             yield
             return
         s.in_flight += 1
-        s.last_active = time.time()
+        s.last_active = self.clock.time()
         s.call_count += 1
         try:
             yield
         finally:
             s.in_flight -= 1
-            s.last_active = time.time()
+            s.last_active = self.clock.time()
 
     def alive(self, s: Session) -> bool:
         return self.by_token.get(s.token) is s
@@ -133,7 +135,7 @@ class Sessions:
         return s.in_flight == 0 and now - s.last_active > self.options.session_timeout
 
     def sweep(self) -> None:
-        now = time.time()
+        now = self.clock.time()
         for s in list(self.by_token.values()):
             if self._idle_too_long(s, now):
                 self.end(s, expired=True)

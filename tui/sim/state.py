@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tui.sim.clock import Clock
 from tui.sim.collector import Collectors
 from tui.sim.faults import not_found
 from tui.sim.guest import Guests
@@ -50,8 +51,11 @@ def new_stats() -> dict[str, Any]:
 
 
 class State:
-    def __init__(self, inventory: Inventory, options: SimOptions) -> None:
+    def __init__(
+        self, inventory: Inventory, options: SimOptions, clock: Clock | None = None
+    ) -> None:
         self.options = options
+        self.clock = clock or Clock()
         self.stats = new_stats()
         self.closing = False
         self.instance_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, "guestnet-sim"))
@@ -68,11 +72,13 @@ class State:
             self.view_manager,
             self.cust_manager,
         )
-        self.registry = Registry()
+        self.registry = Registry(self.clock)
         self.collectors = Collectors(self.registry, self.stats)
-        self.sessions = Sessions(options, self.registry, self.collectors, self.stats)
+        self.sessions = Sessions(options, self.registry, self.collectors, self.stats, self.clock)
         self.guests = Guests(options, inventory)
-        self.tasks = Tasks(options, self.registry, self.guests, self.collectors.touch, self.stats)
+        self.tasks = Tasks(
+            options, self.registry, self.guests, self.collectors.touch, self.stats, self.clock
+        )
         self.registry.build(inventory)
         for vm in self.registry.vms_by_name.values():
             self.tasks.vm_added(vm)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from tui.sim.clock import Clock
 from tui.sim.faults import (
     SimFault,
     aborted,
@@ -47,8 +47,10 @@ class Tasks:
         guests: Guests,
         touch: Callable[[str], None],
         stats: dict[str, Any],
+        clock: Clock,
     ) -> None:
         self.options = options
+        self.clock = clock
         self.registry = registry
         self.guests = guests
         self.touch = touch
@@ -77,6 +79,7 @@ class Tasks:
             reason,
             cancelable,
             next(self.event_seq),
+            self.clock.time(),
         )
         self.registry.objects[t.moid] = t
         vm.recent_tasks.append(t)
@@ -180,7 +183,7 @@ class Tasks:
         try:
             await self._acquire_slot(t)
             t.state = "running"
-            t.start_time = time.time()
+            t.start_time = self.clock.time()
             t.progress = 0
             vm.cust_status = "TOOLSDEPLOYPKG_RUNNING"
             vm.cust_start = t.start_time
@@ -216,9 +219,10 @@ class Tasks:
         vm = t.entity
         steps = max(1, min(10, int(t.duration / 0.05)))
         step = t.duration / steps
+        started = self.clock.monotonic()
         dropped_ip = False
         for i in range(1, steps + 1):
-            await asyncio.sleep(step)
+            await self.clock.sleep_until(started + i * step)
             pct = i * 100 // steps
             if pct >= stop_at:
                 break
@@ -237,10 +241,10 @@ class Tasks:
     async def _run_abort(self, t: Task, fail: SimFault | None) -> None:
         vm = t.entity
         t.state = "running"
-        t.start_time = time.time()
+        t.start_time = self.clock.time()
         t.progress = 0
         self.touch(t.moid)
-        await asyncio.sleep(min(0.5, self.duration_for(vm) / 4))
+        await self.clock.sleep(min(0.5, self.duration_for(vm) / 4))
         if fail is not None:
             self._finish(t, fail)
             return
@@ -265,7 +269,7 @@ class Tasks:
 
     def _finish(self, t: Task, fault: SimFault | None, cancelled: bool = False) -> None:
         vm = t.entity
-        t.complete_time = time.time()
+        t.complete_time = self.clock.time()
         t.cancelled = cancelled
         if fault is not None:
             t.state = "error"
@@ -279,7 +283,7 @@ class Tasks:
             vm.cust_end = t.complete_time
         if vm.running_task is t:
             vm.running_task = None
-        asyncio.get_running_loop().call_later(self.options.recent_task_seconds, self._retire, t)
+        self.clock.call_later(self.options.recent_task_seconds, lambda: self._retire(t))
         self.recent_done.append(t)
         while len(self.recent_done) > self.recent_done_max:
             self._retire(self.recent_done.popleft())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from tui.sim import wire
@@ -145,7 +144,7 @@ async def h_wait(c: Ctx) -> Any:
             "InvalidCollectorVersion",
             f"Unknown collector version {version!r} (current {col.version})",
         )
-    deadline = None if max_wait is None else time.monotonic() + max_wait
+    deadline = None if max_wait is None else state.clock.monotonic() + max_wait
     gen = col.cancel_gen
     # The request body is read; the next ASGI message is http.disconnect when the client leaves.
     disconnect = asyncio.ensure_future(c.request.receive())
@@ -174,23 +173,24 @@ async def _wait_loop(
             if truncated:
                 out["truncated"] = True
             return out
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if (remaining is not None and remaining <= 0) or state.closing:
+        if (deadline is not None and deadline <= state.clock.monotonic()) or state.closing:
             state.stats["wait_timeouts"] += 1
             return None
         col.changed.clear()
         col.waiting += 1
         changed = asyncio.ensure_future(col.changed.wait())
+        waits: set[asyncio.Future[Any]] = {changed, disconnect}
+        if deadline is not None:
+            waits.add(asyncio.ensure_future(state.clock.sleep_until(deadline)))
         try:
-            done, _ = await asyncio.wait(
-                {changed, disconnect}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             col.waiting -= 1
-            changed.cancel()
+            for w in waits - {disconnect}:
+                w.cancel()
         if disconnect in done:
             return None  # the client went away: stop waiting (nobody reads the answer)
-        if not done:
+        if changed not in done:  # maxWaitSeconds passed
             state.stats["wait_timeouts"] += 1
             return None
         if col.cancel_gen != gen:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tui.sim import wire
@@ -18,12 +17,12 @@ async def h_content(c: Ctx) -> Any:
 
 
 async def h_server_clock(c: Ctx) -> Any:
-    return wire.fmt_time(time.time())
+    return wire.fmt_time(c.state.clock.time())
 
 
 async def h_current_time(c: Ctx) -> Any:
     wire.check_fields(c.body, set(), "CurrentTimeRequestType")
-    return wire.fmt_time(time.time())
+    return wire.fmt_time(c.state.clock.time())
 
 
 async def h_login(c: Ctx) -> Any:
