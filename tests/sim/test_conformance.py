@@ -74,7 +74,7 @@ async def test_every_body_in_every_release(sim_factory, release: str) -> None:  
         targets = {
             "VirtualMachine": [sim.vm(n)["moid"] for n in ("web-01", "off-01", "notools-01")],
             "Folder": ["group-d1"],
-            "Datacenter": [sim.call(lambda: next(iter(sim.state.root.children)))],
+            "Datacenter": [sim.call(lambda: next(iter(sim.state.registry.root.children)))],
         }
         for type_, moids in targets.items():
             for moid in moids:

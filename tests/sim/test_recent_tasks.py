@@ -5,7 +5,6 @@ Every body goes through the VI helper, which checks it against VMware's type reg
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +14,9 @@ import httpx
 import pytest
 
 from tests.oracle import validate_property
+from tests.sim.poll import until
 from tests.sim.vi import VI, mor, props
+from tui.sim.clock import ManualClock
 from tui.sim.server import SimError, SimServer
 
 RECENT = 0.5  # recent_task_seconds of these tests
@@ -41,30 +42,48 @@ def recent_spec(vm_moid: str, type_: str = "VirtualMachine") -> dict[str, Any]:
     }
 
 
-async def test_recent_task_lists_running_and_recently_finished_tasks(
-    vi: VI, sim: SimServer
-) -> None:
-    vm = sim.vm("web-01")["moid"]
-    r = await vi.get("VirtualMachine", vm, "recentTask")
-    assert r.status == 204  # no task yet: unset
-    first = (await vi.start(vm)).body
-    r = await vi.get("VirtualMachine", vm, "recentTask")
-    assert r.status == 200 and r.body == [first]
-    validate_property("VirtualMachine", "recentTask", r.body)
-    await vi.wait_task(first["value"])
-    r = await vi.get("VirtualMachine", vm, "recentTask")
-    assert r.body == [first]  # finished, still recent
-    second = (await vi.start(vm)).body
-    r = await vi.get("VirtualMachine", vm, "recentTask")
-    assert r.body == [first, second]  # oldest first
-    assert sim.vm(vm)["recent_tasks"] == [first["value"], second["value"]]
-    await vi.wait_task(second["value"])
-    await asyncio.sleep(RECENT + 0.2)
-    r = await vi.get("VirtualMachine", vm, "recentTask")
-    assert r.status == 204  # both left the list ...
-    assert (await vi.task_info(first["value"]))["state"] == "success"  # ... the tasks remain
-    # other entities have the property too (no task runs on a folder)
-    assert (await vi.get("Folder", "group-d1", "recentTask")).status == 204
+async def _run_on(clock: ManualClock, vi: VI, task: str) -> dict[str, Any]:
+    """Let ``task`` run to its end on the simulator's clock (tasks take 0.3 s there)."""
+
+    async def started() -> bool:
+        return (await vi.task_info(task))["state"] == "running"
+
+    await until(started, f"{task} runs")
+    clock.advance(1.0)
+    return await vi.wait_task(task)
+
+
+async def test_recent_task_lists_running_and_recently_finished_tasks(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    sim = sim_factory(recent_task_seconds=RECENT, clock=clock)
+    async with VI(sim) as vi:
+        await vi.login()
+        vm = sim.vm("web-01")["moid"]
+        r = await vi.get("VirtualMachine", vm, "recentTask")
+        assert r.status == 204  # no task yet: unset
+        first = (await vi.start(vm)).body
+        r = await vi.get("VirtualMachine", vm, "recentTask")
+        assert r.status == 200 and r.body == [first]
+        validate_property("VirtualMachine", "recentTask", r.body)
+        await _run_on(clock, vi, first["value"])
+        r = await vi.get("VirtualMachine", vm, "recentTask")
+        assert r.body == [first]  # finished, still recent
+        second = (await vi.start(vm)).body
+        r = await vi.get("VirtualMachine", vm, "recentTask")
+        assert r.body == [first, second]  # oldest first
+        assert sim.vm(vm)["recent_tasks"] == [first["value"], second["value"]]
+        await _run_on(clock, vi, second["value"])
+        clock.advance(RECENT)
+
+        async def left() -> bool:
+            return (await vi.get("VirtualMachine", vm, "recentTask")).status == 204
+
+        await until(left, "both tasks left recentTask")
+        r = await vi.get("VirtualMachine", vm, "recentTask")
+        assert r.status == 204  # both left the list ...
+        assert (await vi.task_info(first["value"]))["state"] == "success"  # ... the tasks remain
+        # other entities have the property too (no task runs on a folder)
+        assert (await vi.get("Folder", "group-d1", "recentTask")).status == 204
 
 
 async def test_recent_task_of_a_vm_held_by_another_task(vi: VI, sim: SimServer) -> None:
@@ -179,16 +198,13 @@ async def test_delayed_start_reply(sim: SimServer) -> None:
             mor("Task", task["task"])
         ]
     # the server stopped holding the answer when the client went away
-    for _ in range(50):
-        if not _held(sim):
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: not _held(sim), "the held answer is given up")
     assert not _held(sim)
 
 
 def _held(sim: SimServer) -> bool:
     """A StartGuestNetwork_Task request is still in progress on the server."""
-    return sim.call(lambda: any(s.in_flight for s in sim.state.sessions.values()))
+    return sim.call(lambda: any(s.in_flight for s in sim.state.sessions.by_token.values()))
 
 
 async def test_lose_reply_is_armed_until_a_task_is_created(vi: VI, sim: SimServer) -> None:
@@ -208,7 +224,7 @@ async def test_lose_reply_is_armed_until_a_task_is_created(vi: VI, sim: SimServe
 
 async def test_recent_task_keeps_the_last_completed_tasks_only(sim_factory) -> None:
     sim = sim_factory()  # ten minutes, like vCenter; and a cap of two finished tasks
-    sim.call(lambda: setattr(sim.state, "recent_done_max", 2))
+    sim.call(lambda: setattr(sim.state.tasks, "recent_done_max", 2))
     async with VI(sim) as vi:
         await vi.login()
         names = ("web-01", "web-02", "web-03")

@@ -55,7 +55,9 @@ async def test_container_view_lists_every_vm(vi: VI, sim_module: SimServer) -> N
 
 
 async def test_non_recursive_view_of_a_folder(vi: VI, sim_module: SimServer) -> None:
-    folder = sim_module.call(lambda: sim_module.state.folder_by_path("/DC1/vm/team-b").moid)
+    folder = sim_module.call(
+        lambda: sim_module.state.registry.folder_by_path("/DC1/vm/team-b").moid
+    )
     r = await vi.post(
         "ViewManager",
         "ViewManager",

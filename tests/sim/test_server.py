@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.oracle import validate_http
+from tests.sim.poll import until
 from tests.sim.vi import VI, ssl_context, view_spec
 from tui.sim.server import SimError, SimServer
 
@@ -62,7 +64,7 @@ async def test_restart_cuts_a_pending_long_poll(sim: SimServer) -> None:
                 },
             )
         )
-        await asyncio.sleep(0.2)
+        await until(lambda: sim.stats()["live"]["pending_waits"] == 1, "the long-poll is pending")
         t = time.monotonic()
         await asyncio.to_thread(sim.restart)
         try:
@@ -147,7 +149,7 @@ def test_start_errors_are_one_line() -> None:
     with SimServer(task_seconds=0.3) as first:
         with pytest.raises(SimError, match=r"^cannot listen on 127\.0\.0\.1:\d+: "):
             SimServer(port=first.port).start()
-    with pytest.raises(SimError, match="max_running_tasks must be at least 1"):
+    with pytest.raises(SimError, match="max_running_tasks must be between 1 and 100000, got 0"):
         SimServer(max_running_tasks=0)
     for kwargs in (
         {"task_seconds": float("nan")},
@@ -195,7 +197,7 @@ def test_sim_never_imports_the_client() -> None:
     )
     assert res.returncode == 0, res.stdout + res.stderr
     imports = re.compile(r"^\s*(from|import)\s+tui\.(vsphere|ui|config)\b", re.MULTILINE)
-    for path in (ROOT / "tui" / "sim").glob("*.py"):
+    for path in (ROOT / "tui" / "sim").rglob("*.py"):
         assert not imports.search(path.read_text()), path
 
 
@@ -274,7 +276,7 @@ def test_cli_prints_json_serves_logs_and_stops_on_signal(tmp_path: Path, sig: in
         (["--port", "70000"], "must be between 0 and 65535"),
         (["--task-seconds", "soon"], "not a number: 'soon'"),
         (["--profile-out", "p.yaml", "--no-tls"], "--profile-out needs TLS"),
-        (["--session-timeout", "0"], "session_timeout must be positive, got 0.0"),
+        (["--session-timeout", "0"], "argument --session-timeout: must be positive: '0'"),
         (["--max-running-tasks", "0"], "must be between 1 and 100000"),
     ],
 )
@@ -377,14 +379,26 @@ async def test_certificate_names_another_listen_address(sim_factory) -> None:  #
 
 async def test_small_requests_are_not_held_by_delayed_acks(sim_module: SimServer) -> None:
     # Without TCP_NODELAY a response written as headers + body waited ~40 ms for the client's
-    # delayed ACK; a keep-alive GET of ServiceContent takes ~1-2 ms.
-    import statistics
+    # delayed ACK, every time; a keep-alive GET of ServiceContent takes ~1-2 ms on an idle
+    # machine, but up to ~70 ms on a busy one. So: the cause, on every connection the server
+    # accepted, and the symptom, which no request escapes.
+    def nodelay() -> list[int]:
+        server = sim_module._uvicorn
+        assert server is not None
+        return [
+            conn.transport.get_extra_info("socket").getsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY
+            )
+            for conn in server.server_state.connections
+        ]
 
     async with VI(sim_module) as vi:
         await vi.get("ServiceInstance", "ServiceInstance", "content")
+        flags = sim_module.call(nodelay)
         times = []
-        for _ in range(10):
+        for _ in range(20):
             t = time.perf_counter()
             await vi.get("ServiceInstance", "ServiceInstance", "content")
             times.append(time.perf_counter() - t)
-    assert statistics.median(times) < 0.02, times
+    assert flags and all(flags), flags
+    assert min(times) < 0.04, times

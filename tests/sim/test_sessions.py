@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
 import pytest
 
 from tests.oracle import validate_fault
+from tests.sim.poll import until
 from tests.sim.vi import VI, mor, ssl_context, view_spec
+from tui.sim.clock import ManualClock
 from tui.sim.server import SimError, SimServer
 
 
@@ -104,15 +105,16 @@ async def test_logout_invalidates_and_cleans_up(sim: SimServer) -> None:
 
 
 async def test_idle_session_expires_and_takes_its_objects(sim_factory) -> None:  # type: ignore[no-untyped-def]
-    sim = sim_factory(session_timeout=0.4)
+    clock = ManualClock()
+    sim = sim_factory(session_timeout=0.4, clock=clock)
     async with VI(sim) as vi:
         await vi.login()
         await vi.vm_view()
-        await asyncio.sleep(0.2)
+        clock.advance(0.2)
         assert (await vi.get("SessionManager", "SessionManager", "currentSession")).status == 200
-        await asyncio.sleep(0.25)  # activity above reset the idle clock: still alive
+        clock.advance(0.25)  # activity above reset the idle clock: still alive
         assert (await vi.get("ServiceInstance", "ServiceInstance", "serverClock")).status == 200
-        await asyncio.sleep(0.6)
+        clock.advance(0.6)
         r = await vi.post(
             "ViewManager",
             "ViewManager",
@@ -125,12 +127,19 @@ async def test_idle_session_expires_and_takes_its_objects(sim_factory) -> None: 
 
 
 async def test_an_abandoned_session_expires_on_its_own(sim_factory) -> None:  # type: ignore[no-untyped-def]
-    sim = sim_factory(session_timeout=0.3)
+    clock = ManualClock()
+    sim = sim_factory(session_timeout=0.3, clock=clock)
+
+    def live() -> int:
+        return sim.call(lambda: len(sim.state.sessions.by_token))
+
     async with VI(sim) as vi:
         await vi.login()
         await vi.vm_view()
-        await asyncio.sleep(1.0)  # no request, no stats(): nothing looks at the session
-        assert sim.call(lambda: len(sim.state.sessions)) == 0
+        await until(clock.waiting, "the expiry sweep sleeps on the clock")
+        clock.advance(1.0)  # no request, no stats(): nothing looks at the session
+        await until(lambda: live() == 0, "the sweep ended the idle session")
+        assert live() == 0
         assert sim.stats()["sessions_expired"] == 1
 
 
@@ -229,5 +238,5 @@ async def test_session_repr_hides_its_token(sim: SimServer) -> None:
     async with VI(sim) as vi:
         await vi.login()
         assert vi.token and vi.token not in sim.call(
-            lambda: repr(list(sim.state.sessions.values()))
+            lambda: repr(list(sim.state.sessions.by_token.values()))
         )

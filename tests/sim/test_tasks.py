@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from tests.sim.poll import until
 from tests.sim.vi import VI, mor
 from tui.sim.server import SimServer
 
@@ -27,6 +29,12 @@ def injected(sim: SimServer, fault: str, mode: str) -> str:
     return next(
         n for n in sim.fault_vms[f"{fault}:{mode}"] if sim.vm_faults.get(n) == (fault, mode)
     )
+
+
+async def _info_in(vi: VI, task: str, state: str) -> dict[str, Any] | None:
+    """The task's info once it is in ``state`` (else None)."""
+    info = await vi.task_info(task)
+    return info if info["state"] == state else None
 
 
 @pytest.fixture
@@ -130,8 +138,7 @@ async def test_second_start_is_task_in_progress_then_cancel(vi: VI, sim: SimServ
     first = (await vi.start(vm["moid"])).body
     r = await vi.start(vm["moid"])
     assert r.fault == "TaskInProgress" and r.body["task"] == first
-    await asyncio.sleep(0.2)
-    info = await vi.task_info(first["value"])
+    info = await until(lambda: _info_in(vi, first["value"], "running"), "slow-01's task runs")
     assert info["state"] == "running" and info["cancelable"] is True
     r = await vi.post("Task", first["value"], "CancelTask")
     assert r.status == 204
@@ -243,8 +250,8 @@ async def test_server_wide_concurrency_queues_extra_tasks(sim_factory) -> None: 
             assert overlapping <= 1
         # a queued task can be cancelled before it starts
         more = [(await vi.start(sim.vm(n)["moid"])).body["value"] for n in sim.ok_vms[5:8]]
-        await asyncio.sleep(0.05)
-        assert (await vi.task_info(more[2]))["state"] == "queued"
+        queued = await until(lambda: sim.stats()["live"]["queued_tasks"], "the third one queues")
+        assert queued == 1 and (await vi.task_info(more[2]))["state"] == "queued"
         assert (await vi.post("Task", more[2], "CancelTask")).status == 204
         info = await vi.wait_task(more[2], within=2)
         assert info["error"]["_typeName"] == "RequestCanceled" and "startTime" not in info
@@ -253,8 +260,12 @@ async def test_server_wide_concurrency_queues_extra_tasks(sim_factory) -> None: 
 async def test_abort_customization_unsticks_a_hung_task(vi: VI, sim: SimServer) -> None:
     vm = sim.vm("hang-01")
     task = (await vi.start(vm["moid"])).body["value"]
-    await asyncio.sleep(0.5)
-    info = await vi.task_info(task)
+
+    async def at_half() -> dict[str, Any] | None:
+        info = await vi.task_info(task)
+        return info if info.get("progress") == 50 else None
+
+    info = await until(at_half, "hang-01's task stops at 50 %")
     assert info["state"] == "running" and info["progress"] == 50
     r = await vi.abort(vm["moid"])
     assert r.status == 200

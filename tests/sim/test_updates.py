@@ -10,10 +10,16 @@ from typing import Any
 
 import pytest
 
+from tests.sim.poll import until
 from tests.sim.vi import VI, mor, props, view_spec
+from tui.sim.clock import ManualClock
 from tui.sim.server import SimServer
 
 PATHS = ["name", "runtime.powerState", "guest.ipAddress", "guest.toolsRunningStatus"]
+
+
+def _pending_waits(sim: SimServer) -> int:
+    return int(sim.stats()["live"]["pending_waits"])
 
 
 def wait_body(version: str, max_wait: int | None = None, max_updates: int | None = None) -> dict:
@@ -101,6 +107,24 @@ async def test_first_wait_enters_every_object_then_times_out(vi: VI, sim: SimSer
     assert r.status == 204 and time.monotonic() - t < 0.5
 
 
+async def test_max_wait_is_kept_on_the_simulator_clock(sim_factory) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    sim = sim_factory(clock=clock)
+    async with VI(sim) as vi:
+        await vi.login()
+        w = await make_watch(vi)
+        await w.wait()
+        pending = asyncio.create_task(w.wait(max_wait=1))
+        await until(lambda: _pending_waits(sim) == 1, "the long-poll is pending")
+        clock.advance(0.9)
+        await asyncio.sleep(0.2)  # (real time: it must not answer early)
+        assert not pending.done()
+        clock.advance(0.1)
+        r = await asyncio.wait_for(pending, 10)
+        assert r.status == 204 and r.body is None
+        assert sim.stats()["wait_timeouts"] == 1
+
+
 async def test_long_poll_wakes_on_change_with_modify(vi: VI, sim: SimServer) -> None:
     w = await make_watch(vi)
     await w.wait()
@@ -186,9 +210,9 @@ async def test_another_sessions_views_do_not_reach_this_filter(vi: VI, sim: SimS
 
     def untouched() -> bool:  # no filter to re-resolve, our view's cached members still valid
         st = sim.state
-        ours = st.sessions[vi.token or ""].views.values()
-        return not any(f.needs_resolve for f in st.filters.values()) and all(
-            v._cache_version == st.structure_version for v in ours
+        ours = st.sessions.by_token[vi.token or ""].views.values()
+        return not any(f.needs_resolve for f in st.collectors.filters.values()) and all(
+            v._cache_version == st.registry.structure_version for v in ours
         )
 
     async with VI(sim) as other:
@@ -242,7 +266,7 @@ async def test_cancel_wait_for_updates(vi: VI, sim: SimServer) -> None:
     async with VI(sim) as other:
         other.token = vi.token  # the same session from a second connection
         pending = asyncio.create_task(w.wait(max_wait=30))
-        await asyncio.sleep(0.3)
+        await until(lambda: _pending_waits(sim) == 1, "the long-poll is pending")
         assert sim.stats()["live"]["pending_waits"] == 1
         r = await other.post("PropertyCollector", w.collector, "CancelWaitForUpdates")
         assert r.status == 204
@@ -259,13 +283,11 @@ async def test_server_stops_waiting_when_the_client_leaves(sim: SimServer) -> No
     poll = asyncio.create_task(
         vi.post("PropertyCollector", w.collector, "WaitForUpdatesEx", {"version": w.version})
     )  # no maxWaitSeconds: forever
-    await asyncio.sleep(0.3)
+    await until(lambda: _pending_waits(sim) == 1, "the long-poll is pending")
     assert sim.stats()["live"]["pending_waits"] == 1
     poll.cancel()
     await vi.http.aclose()  # the connection closes
-    deadline = time.monotonic() + 3
-    while sim.stats()["live"]["pending_waits"] and time.monotonic() < deadline:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
+    await until(lambda: _pending_waits(sim) == 0, "the server stopped waiting")
     assert sim.stats()["live"]["pending_waits"] == 0
 
 
@@ -302,7 +324,7 @@ async def test_session_expiry_ends_a_pending_long_poll(vi: VI, sim: SimServer) -
     w = await make_watch(vi)
     await w.wait()
     pending = asyncio.create_task(w.wait(max_wait=30))
-    await asyncio.sleep(0.3)
+    await until(lambda: _pending_waits(sim) == 1, "the long-poll is pending")
     sim.expire_sessions()
     res = await asyncio.wait_for(pending, 5)
     assert res.fault == "NotAuthenticated"

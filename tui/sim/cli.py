@@ -13,10 +13,20 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import Field, fields
 from pathlib import Path
 from typing import Any
 
 from tui.sim.inventory import InventoryError
+from tui.sim.options import (
+    Opt,
+    SimOptions,
+    default_of,
+    default_text,
+    markdown_table,
+    option_of,
+)
 from tui.sim.server import SimError, SimServer
 
 PROG = "guestnet sim"
@@ -28,27 +38,58 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v < 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return v
+# options of `guestnet sim` itself, not of the simulator (listed in the docs table too)
+CLI_ONLY: tuple[tuple[str, Opt], ...] = (
+    (
+        "profile_out",
+        Opt(
+            flag="--profile-out",
+            metavar="FILE",
+            help="write a guestnet profiles YAML with a profile 'sim' pointing at this server and "
+            "its CA (mode 600: it holds the simulator's demo password)",
+        ),
+    ),
+    ("quiet", Opt(flag="--quiet", kind=bool, help="no request log on stderr")),
+)
 
 
-def _int_range(lo: int, hi: int) -> Any:
-    def parse(text: str) -> int:
+def _value_parser(meta: Opt) -> Callable[[str], Any]:
+    """argparse ``type`` of a number option: parsed, then held to the option's bounds."""
+    what = "an integer" if meta.kind is int else "a number"
+
+    def parse(text: str) -> Any:
         try:
-            v = int(text)
+            v = meta.kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}: {text!r}")
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if meta.bounded and not meta.in_bounds(v):
+            raise argparse.ArgumentTypeError(f"{meta.bound_text()}: {text!r}")
         return v
 
     return parse
+
+
+def _add_option(p: Any, dest: str, meta: Opt, default: Any) -> None:
+    assert meta.flag is not None
+    if meta.kind is bool:
+        if meta.off is not None:  # --no-x turns it off
+            p.add_argument(meta.flag, dest=dest, action="store_false", help=meta.off)
+        else:
+            p.add_argument(meta.flag, dest=dest, action="store_true", help=meta.help)
+        return
+    shown = default_text(meta, default)
+    help_ = meta.help if shown is None else f"{meta.help} (default {shown})"
+    kwargs: dict[str, Any] = {"dest": dest, "default": default, "help": help_}
+    if meta.metavar:
+        kwargs["metavar"] = meta.metavar
+    if meta.kind in (int, float):
+        kwargs["type"] = _value_parser(meta)
+    p.add_argument(meta.flag, **kwargs)
+
+
+def cli_fields() -> list[Field[Any]]:
+    """The ``SimOptions`` fields that ``guestnet sim`` has a flag for."""
+    return [f for f in fields(SimOptions) if option_of(f).flag is not None]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,73 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
             "See docs/simulator.md."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument(
-        "--port", type=_int_range(0, 65535), default=0, help="port (default 0 = a free port)"
-    )
-    inv = p.add_mutually_exclusive_group()
-    inv.add_argument(
-        "--inventory", metavar="FILE", help="YAML inventory (default: the shipped example, 42 VMs)"
-    )
-    inv.add_argument(
-        "--vms",
-        type=_int_range(0, 1_000_000),
-        metavar="N",
-        help="generate a realistic inventory of N VMs instead",
-    )
-    p.add_argument("--seed", type=int, default=1, help="seed for --vms (default 1)")
-    p.add_argument(
-        "--vc-user",
-        default="administrator@vsphere.local",
-        help="vCenter user name (default administrator@vsphere.local)",
-    )
-    p.add_argument("--vc-password", default="VMware1!", help="vCenter password (default VMware1!)")
-    p.add_argument(
-        "--guest-user",
-        default="root",
-        help="guest OS account of VMs without their own (default root)",
-    )
-    p.add_argument(
-        "--guest-password", default="guest-secret", help="its password (default guest-secret)"
-    )
-    p.add_argument(
-        "--task-seconds",
-        type=_positive_float,
-        default=3.0,
-        help="duration of a StartGuestNetwork task (default 3)",
-    )
-    p.add_argument(
-        "--max-running-tasks",
-        type=_int_range(1, 100_000),
-        default=640,
-        help="tasks running at once server-wide; more stay queued (default 640)",
-    )
-    p.add_argument(
-        "--session-timeout",
-        type=_positive_float,
-        default=1800.0,
-        help="idle seconds before a session expires (default 1800)",
-    )
-    p.add_argument(
-        "--latency-ms",
-        type=_positive_float,
-        default=0.0,
-        help="delay added to every request (default 0)",
-    )
-    p.add_argument("--cert-dir", metavar="DIR", help="write the generated CA as DIR/ca.pem")
-    p.add_argument(
-        "--profile-out",
-        metavar="FILE",
-        help="write a guestnet profiles YAML (profile 'sim') for this server",
-    )
-    p.add_argument(
-        "--no-hello",
-        action="store_true",
-        help="act as vCenter 8.0U1: no hello endpoint, only release 8.0.1.0",
-    )
-    p.add_argument("--no-tls", action="store_true", help="plain HTTP (debugging only)")
-    p.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    exclusive = p.add_mutually_exclusive_group()
+    for f in cli_fields():
+        meta = option_of(f)
+        _add_option(exclusive if meta.exclusive else p, f.name, meta, default_of(f))
+    for dest, meta in CLI_ONLY:
+        _add_option(p, dest, meta, None)
     return p
+
+
+def options_table() -> str:
+    """The options table of docs/simulator.md: every simulator option and the CLI's own."""
+    return markdown_table(CLI_ONLY)
 
 
 def profile_yaml(server: SimServer) -> str:
@@ -157,7 +143,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if args.profile_out and args.no_tls:
+    if args.profile_out and not args.tls:
         sys.stderr.write(f"{PROG}: error: --profile-out needs TLS (drop --no-tls)\n")
         return 2
     if not args.quiet:
@@ -168,24 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         req_log.setLevel(logging.INFO)
         req_log.propagate = False
     try:
-        server = SimServer(
-            args.inventory,
-            vms=args.vms,
-            seed=args.seed,
-            host=args.host,
-            port=args.port,
-            tls=not args.no_tls,
-            cert_dir=args.cert_dir,
-            vc_user=args.vc_user,
-            vc_password=args.vc_password,
-            guest_user=args.guest_user,
-            guest_password=args.guest_password,
-            task_seconds=args.task_seconds,
-            max_running_tasks=args.max_running_tasks,
-            session_timeout=args.session_timeout,
-            latency_ms=args.latency_ms,
-            hello=not args.no_hello,
-        )
+        server = SimServer(**{f.name: getattr(args, f.name) for f in cli_fields()})
     except (InventoryError, SimError) as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2

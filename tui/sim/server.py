@@ -11,7 +11,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,21 +21,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tui.sim.app import Exchange, SimApp
+from tui.sim.clock import Clock
+from tui.sim.control import Control
+from tui.sim.errors import SimError
 from tui.sim.inventory import (
-    CONNECTION_STATES,
-    FAULT_MODES,
-    INJECTABLE_FAULTS,
-    POWER_STATES,
-    TOOLS_STATES,
-    GuestAccount,
-    InjectedFault,
     Inventory,
-    VMSpec,
     example_inventory,
     generate_inventory,
     load_inventory,
 )
-from tui.sim.state import SimOptions, State, Task, VirtualMachine
+from tui.sim.options import SimOptions
+from tui.sim.state import State
 
 T = TypeVar("T")
 # uvicorn logs through "uvicorn.*"; keep it quiet unless the application configures logging
@@ -44,11 +39,7 @@ T = TypeVar("T")
 logging.getLogger("uvicorn").addHandler(logging.NullHandler())
 
 
-class SimError(RuntimeError):
-    """The simulator could not start or a control call was invalid (one-line message)."""
-
-
-class SimServer:
+class SimServer(Control):
     """An embedded vCenter simulator speaking VI/JSON over HTTPS on 127.0.0.1.
 
     Typical in-process use (what ``guestnet demo`` and the test fixtures do)::
@@ -68,13 +59,12 @@ class SimServer:
     Inventory: ``inventory`` (a YAML path or an already-parsed mapping, see docs/simulator.md), or
     ``vms``/``seed`` for a generated one; with neither, the shipped example inventory is used.
 
-    Options (keyword arguments, all optional): ``vc_user``, ``vc_password``, ``extra_users``
-    (more vCenter accounts: user name -> password), ``guest_user``,
-    ``guest_password``, ``task_seconds``, ``max_running_tasks``, ``session_timeout``,
-    ``latency_ms``, ``hello`` (False: an 8.0U1 server without the hello endpoint that only knows
-    release 8.0.1.0), ``releases``, ``record`` (keep every exchange, see ``exchanges()``),
-    ``tls`` (False: plain HTTP, debugging only), ``cert_dir`` (write ``ca.pem`` there),
-    ``recent_task_seconds`` (how long a finished task stays in its VM's ``recentTask``).
+    Options: ``**options`` are the fields of ``tui.sim.options.SimOptions`` (the ``guestnet sim``
+    flags and a few in-process ones such as ``extra_users``, ``releases``, ``record``; the table
+    in docs/simulator.md). An invalid value raises ``SimError``, an unknown name ``TypeError``.
+
+    Time: ``clock`` (``tui.sim.clock``; default real time) is the one clock of the simulator,
+    ``self.clock``. A test passes a ``ManualClock`` and advances it from its own thread.
 
     Every control method (``set_power``, ``set_tools``, ``set_ip``, ``set_vm``, ``add_vm``,
     ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``, ``stats``,
@@ -86,74 +76,25 @@ class SimServer:
         self,
         inventory: str | Path | dict[str, Any] | Inventory | None = None,
         *,
-        vms: int | None = None,
-        seed: int = 1,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        tls: bool = True,
-        cert_dir: str | Path | None = None,
-        vc_user: str = "administrator@vsphere.local",
-        vc_password: str = "VMware1!",
-        extra_users: dict[str, str] | None = None,
-        guest_user: str = "root",
-        guest_password: str = "guest-secret",
-        task_seconds: float = 3.0,
-        max_running_tasks: int = 640,
-        session_timeout: float = 1800.0,
-        latency_ms: float = 0.0,
-        hello: bool = True,
-        releases: tuple[str, ...] | list[str] | None = None,
-        record: bool = False,
-        recent_task_seconds: float = 600.0,
+        clock: Clock | None = None,
+        **options: Any,
     ) -> None:
-        if inventory is not None and vms is not None:
-            raise SimError("give either an inventory or --vms, not both")
-        # written as "not (ok)" so that NaN is refused too
-        if not 0 <= task_seconds <= 86400:
-            raise SimError(f"task_seconds must be between 0 and 86400, got {task_seconds}")
-        if max_running_tasks < 1:
-            raise SimError(f"max_running_tasks must be at least 1, got {max_running_tasks}")
-        if not 0 < session_timeout < float("inf"):
-            raise SimError(f"session_timeout must be positive, got {session_timeout}")
-        if not 0 <= latency_ms <= 600_000:
-            raise SimError(f"latency_ms must be between 0 and 600000, got {latency_ms}")
-        if not 0 <= recent_task_seconds <= 86400:
-            raise SimError(
-                f"recent_task_seconds must be between 0 and 86400, got {recent_task_seconds}"
-            )
-        extra = dict(extra_users or {})
-        names = [vc_user.casefold(), *(n.casefold() for n in extra)]
-        if any(not n for n in extra) or len(set(names)) != len(names):
-            raise SimError("extra_users: names must be non-empty, unlike vc_user and each other")
-        if not (0 <= port <= 65535):
-            raise SimError(f"port must be between 0 and 65535, got {port}")
-        if isinstance(inventory, Inventory):
-            self.inventory = inventory
-        elif inventory is not None:
-            self.inventory = load_inventory(inventory)
-        elif vms is not None:
-            self.inventory = generate_inventory(vms, seed)
+        self.options = SimOptions(inventory=inventory, **options)
+        # the simulator's time (tui/sim/clock.py); a ManualClock may be advanced from any thread
+        self.clock = clock or Clock()
+        opts = self.options
+        if isinstance(opts.inventory, Inventory):
+            self.inventory = opts.inventory
+        elif opts.inventory is not None:
+            self.inventory = load_inventory(opts.inventory)
+        elif opts.vms is not None:
+            self.inventory = generate_inventory(opts.vms, opts.seed)
         else:
             self.inventory = example_inventory()
-        self.options = SimOptions(
-            vc_user=vc_user,
-            vc_password=vc_password,
-            extra_users=extra,
-            guest_user=guest_user,
-            guest_password=guest_password,
-            task_seconds=task_seconds,
-            max_running_tasks=max_running_tasks,
-            session_timeout=session_timeout,
-            latency_ms=latency_ms,
-            hello=hello,
-            releases=tuple(releases) if releases is not None else None,
-            record=record,
-            recent_task_seconds=recent_task_seconds,
-        )
-        self.host = host
-        self.port = port
-        self.tls = tls
-        self._cert_dir = Path(cert_dir) if cert_dir is not None else None
+        self.host = opts.host
+        self.port = opts.port
+        self.tls = opts.tls
+        self._cert_dir = Path(opts.cert_dir) if opts.cert_dir is not None else None
         self._tmp: str | None = None
         self.ca_file = ""
         self.thumbprint_sha256 = ""
@@ -235,7 +176,7 @@ class SimServer:
                     f"cannot listen on {self.host}:{self.port}: {err.strerror or err}"
                 ) from None
             raise SimError(f"the simulator failed to start: {err}") from None
-        self._snapshot_faults()
+        self.snapshot_faults()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -269,7 +210,7 @@ class SimServer:
         def go() -> None:
             assert self._state is not None and self._loop is not None
             self._restart = True
-            self._state.drop_sessions()
+            self._state.sessions.drop_all()
             self._exit.set()
 
         self.call(go)
@@ -340,7 +281,7 @@ class SimServer:
     async def _amain(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._exit = asyncio.Event()
-        self._state = State(self.inventory, self.options)
+        self._state = State(self.inventory, self.options, self.clock)
         gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
         self._app = SimApp(self._state, self._abort_connection)
         sweeper = asyncio.create_task(_sweep(self._state))
@@ -387,9 +328,7 @@ class SimServer:
             sweeper.cancel()
             state = self._state
             state.shutdown()
-            for o in list(state.objects.values()):
-                if isinstance(o, Task) and o.aio is not None and not o.aio.done():
-                    o.aio.cancel()
+            state.tasks.cancel_all()
             await asyncio.sleep(0)
 
     def _abort_connection(self, client: tuple[str, int] | None) -> bool:
@@ -426,162 +365,13 @@ class SimServer:
         assert self._state is not None
         return self._state
 
-    def _vm(self, ref: str) -> VirtualMachine:
-        try:
-            return self.state.find_vm(ref)
-        except KeyError as exc:
-            raise SimError(str(exc.args[0])) from None
-
-    def set_power(self, vm: str, power: str) -> None:
-        if power not in POWER_STATES:
-            raise SimError(f"power state must be one of {', '.join(POWER_STATES)}, got {power!r}")
-        self.set_vm(vm, power=power)
-
-    def set_tools(self, vm: str, tools: str) -> None:
-        self.set_vm(vm, tools=tools)
-
-    def set_ip(self, vm: str, ip: str | None) -> None:
-        self.set_vm(vm, ip=ip)
-
-    def set_vm(self, vm: str, **fields: Any) -> None:
-        """Change VM fields: power, tools, connection, ip, acquire_ip, fault ((type, mode),
-        type or None), task_seconds, hang, cancelable, auth_mode, guest_accounts."""
-
-        def go() -> None:
-            v = self._vm(vm)
-            for key, value in fields.items():
-                _apply(self.state, v, key, value)
-            self.state.touch(v.moid)
-
-        self.call(go)
-
-    def add_vm(self, name: str, folder: str | None = None, **fields: Any) -> str:
-        """Add a VM (to ``folder``, an inventory path like ``/DC1/vm/team-a``; default the
-        first datacenter's vm folder) and return its moid."""
-
-        def go() -> str:
-            st = self.state
-            path = folder or f"/{self.inventory.datacenters[0].name}/vm"
-            try:
-                new = st.add_vm(path, VMSpec(name))
-            except (KeyError, ValueError) as exc:
-                raise SimError(str(exc.args[0])) from None
-            for key, value in fields.items():
-                _apply(st, new, key, value)
-            return new.moid
-
-        return self.call(go)
-
-    def lose_start_reply(self, vm: str, mode: str = "drop", seconds: float = 0.0) -> None:
-        """The next StartGuestNetwork_Task call on ``vm`` that creates a task loses its reply.
-
-        The task is created and runs as usual, but the caller never learns its moId:
-        ``"drop"`` closes the connection without an answer (after ``seconds``, or at once),
-        ``"delay"`` holds the answer for ``seconds`` (make it longer than the client's timeout)
-        or until the client gives up. Calls that fault synchronously answer normally and leave
-        the setting armed. Counted in ``stats()["replies_lost"]``.
-        """
-        if mode not in ("drop", "delay"):
-            raise SimError(f"mode must be drop or delay, got {mode!r}")
-        if not 0 <= seconds <= 86400:
-            raise SimError(f"seconds must be between 0 and 86400, got {seconds}")
-
-        def go() -> None:
-            self._vm(vm).lose_reply = (mode, float(seconds))
-
-        self.call(go)
-
-    def remove_vm(self, vm: str) -> None:
-        def go() -> None:
-            self._vm(vm)
-            self.state.remove_vm(vm)
-
-        self.call(go)
-
-    def expire_sessions(self) -> int:
-        """Expire every session now (as an idle timeout would); returns how many."""
-        return self.call(self.state.expire_all)
-
-    def stats(self) -> dict[str, Any]:
-        def go() -> dict[str, Any]:
-            st = self.state
-            out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in st.stats.items()}
-            out["live"] = st.live_counts()
-            return out
-
-        return self.call(go)
-
-    def tasks(self) -> list[dict[str, Any]]:
-        return self.call(self.state.task_summaries)
-
-    def task(self, moid: str) -> dict[str, Any]:
-        for t in self.tasks():
-            if t["task"] == moid:
-                return t
-        raise SimError(f"no task {moid!r}")
-
-    def vm(self, ref: str) -> dict[str, Any]:
-        """A snapshot of one VM (by name or moid)."""
-
-        def go() -> dict[str, Any]:
-            v = self._vm(ref)
-            return {
-                "moid": v.moid,
-                "name": v.name,
-                "path": self.state.inventory_path(v),
-                "power": v.power,
-                "tools": v.tools,
-                "ip": v.ip,
-                "acquire_ip": v.acquire_ip,
-                "fault": (v.fault.type, v.fault.mode) if v.fault else None,
-                "running_task": v.running_task.moid if v.running_task else None,
-                "recent_tasks": [t.moid for t in v.recent_tasks],
-                "customization": v.cust_status,
-                "instance_uuid": v.instance_uuid,
-                "clone_parent": v.clone_parent,
-            }
-
-        return self.call(go)
-
-    def vm_names(self) -> list[str]:
-        return self.call(lambda: list(self.state.vms_by_name))
-
-    def exchanges(self) -> list[Exchange]:
-        """Every recorded exchange so far (only with ``record=True``)."""
-        return self.call(lambda: list(self._app.exchanges) if self._app else [])
-
-    def clear_exchanges(self) -> None:
-        self.call(lambda: self._app.exchanges.clear() if self._app else None)
-
-    def _snapshot_faults(self) -> None:
-        def go() -> None:
-            st = self.state
-            fv: dict[str, list[str]] = {}
-            self.vm_faults, self.ok_vms = {}, []
-            for v in st.vms_by_name.values():
-                if v.fault is not None:
-                    self.vm_faults[v.name] = (v.fault.type, v.fault.mode)
-                    fv.setdefault(v.fault.type, []).append(v.name)
-                    fv.setdefault(f"{v.fault.type}:{v.fault.mode}", []).append(v.name)
-                elif v.power != "poweredOn":
-                    fv.setdefault("InvalidPowerState", []).append(v.name)
-                    fv.setdefault("InvalidPowerState:sync", []).append(v.name)
-                elif v.tools != "guestToolsRunning":
-                    fv.setdefault("InvalidState", []).append(v.name)
-                    fv.setdefault("InvalidState:sync", []).append(v.name)
-                elif not v.hang and _default_login_ok(st, v):
-                    self.ok_vms.append(v.name)
-            self.fault_vms = fv
-
-        self.call(go)
-
 
 async def _sweep(state: State) -> None:
     """Expire idle sessions on the clock, not only when one is used again or stats() is read: an
     abandoned session's filters would otherwise stay live and be checked on every change."""
     while True:
-        await asyncio.sleep(min(60.0, state.options.session_timeout))
-        state.sweep()
+        await state.clock.sleep(min(60.0, state.options.session_timeout))
+        state.sessions.sweep()
 
 
 async def _close(server: uvicorn.Server) -> None:
@@ -599,57 +389,8 @@ async def _close(server: uvicorn.Server) -> None:
     await asyncio.sleep(0)
 
 
-def _default_login_ok(st: State, v: VirtualMachine) -> bool:
-    return any(
-        a.username == st.options.guest_user
-        and a.password == st.options.guest_password
-        and a.permitted
-        for a in st.accounts_for(v)
-    )
-
-
-def _apply(st: State, v: VirtualMachine, key: str, value: Any) -> None:
-    if key == "power":
-        if value not in POWER_STATES:
-            raise SimError(f"power must be one of {', '.join(POWER_STATES)}, got {value!r}")
-        if value == "poweredOn" and v.power != "poweredOn":
-            v.boot_time = time.time()
-        v.power = value
-    elif key == "tools":
-        if value not in TOOLS_STATES:
-            raise SimError(f"tools must be running, notRunning or executingScripts, got {value!r}")
-        v.tools = TOOLS_STATES[value]
-    elif key == "connection":
-        if value not in CONNECTION_STATES:
-            raise SimError(
-                f"connection must be one of {', '.join(CONNECTION_STATES)}, got {value!r}"
-            )
-        v.connection = value
-    elif key in ("ip", "acquire_ip"):
-        setattr(v, key, value)
-    elif key == "fault":
-        if value is None:
-            v.fault = None
-        else:
-            parts = tuple(value) if isinstance(value, tuple | list) else (value, "task")
-            if len(parts) != 2 or parts[0] not in INJECTABLE_FAULTS or parts[1] not in FAULT_MODES:
-                raise SimError(f"fault must be a fault type or (type, sync|task), got {value!r}")
-            v.fault = InjectedFault(*parts)
-    elif key == "auth_mode":
-        if value is not None and value not in FAULT_MODES:
-            raise SimError(f"auth_mode must be one of {', '.join(FAULT_MODES)} or None")
-        v.auth_mode = value
-    elif key in ("task_seconds", "hang", "cancelable"):
-        setattr(v, key, value)
-    elif key == "guest_accounts":
-        v.accounts = (
-            [a if isinstance(a, GuestAccount) else GuestAccount(*a) for a in value]
-            if value is not None
-            else None
-        )
-    else:
-        raise SimError(f"unknown VM field {key!r}")
-
-
 def _colon_hex(digest: bytes) -> str:
     return ":".join(f"{b:02X}" for b in digest)
+
+
+__all__ = ["Exchange", "SimError", "SimServer"]
