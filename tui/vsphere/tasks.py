@@ -1,26 +1,12 @@
 """Guest network runs: bounded-concurrency StartGuestNetwork_Task dispatch + task tracking.
 
-Tracking design (request-frugal, one long-poll loop):
-
-- A run owns ONE PropertyCollector (``CreatePropertyCollector``) and ONE WaitForUpdatesEx loop.
-- The API cannot add an object to an existing filter, so tasks are added per *dispatch wave*:
-  the tasks created since the last wave (collected for ``batch_window`` seconds) get one new
-  PropertyFilter on that collector. 1,000 starts make a few dozen filters, not 1,000.
-- While tasks are still being dispatched, the long-poll uses a short ``maxWaitSeconds``
-  (``dispatch_poll``) so that new waves join quickly; afterwards it waits up to ``max_wait``.
-  After each answer the loop pauses ``coalesce`` seconds so progress updates of many tasks
-  arrive in one UpdateSet instead of one long-poll each.
-- Session expiry: the collector and its filters die with the session. The loop logs in again,
-  creates a new collector and one filter over every unfinished task, and starts again from
-  version ``""`` (the first answer carries every task's current state).
-- StartGuestNetwork_Task is never replayed blindly: when its reply is lost (expired session,
-  timeout, dropped connection, proxy error), the client reads the VM's ``recentTask`` and adopts
-  the task its call created, whatever its state: a StartGuestNetwork task with reason
-  TaskReasonUser of this session's user and a ``queueTime`` not earlier than the moment the call
-  was sent (server time, from the clock offset measured once per run with
-  ``ServiceInstance.CurrentTime``, minus a margin). Only when no such task exists does it call
-  again. A server that cannot tell its time gets the older rule: adopt a queued/running start
-  task, and never call again after a timeout.
+- At most ``concurrency`` StartGuestNetwork_Task calls are in flight; TaskInProgress is retried
+  with backoff (``retry_delays``, ``max_attempts``).
+- All the run's tasks are tracked by ONE ``task.TaskTracker`` (one PropertyCollector, one
+  WaitForUpdatesEx loop, a filter per dispatch wave; see tui/vsphere/task.py).
+- A call whose reply was lost is never replayed blindly: the run measures the server clock once
+  before dispatch and, after a lost reply, adopts the task the call created (lostreply.py);
+  only when there is none does it call again.
 
 The guest password exists only in ``GuestCredentials.password`` (a Secret) and in the request
 body built right before each call.
@@ -32,43 +18,29 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from tui.vsphere.errors import (
-    BadResponse,
-    ConnectError,
     GuestnetError,
     RequestTimeout,
     TLSVerifyError,
     TransportError,
     VimFault,
 )
+from tui.vsphere.lostreply import ServerClock, find_start_task, measure_server_clock
 from tui.vsphere.models import VM, Fault, GuestCredentials, TaskEvent, TaskState
-from tui.vsphere.transport import SessionRenewed, Transport
-from tui.vsphere.updates import _pace, apply_changes
-from tui.vsphere.wire import decode_fault, mor, parse_time, ref_value
-
-if TYPE_CHECKING:
-    from tui.vsphere.client import Client
+from tui.vsphere.services import ServiceRefs
+from tui.vsphere.task import TaskTracker, error_fault, task_event, task_state
+from tui.vsphere.transport import SESSION_KEEPS_EXPIRING, SessionRenewed, Transport
+from tui.vsphere.wire import mor, ref_value
 
 log = logging.getLogger("tui.vsphere")
 
-TASK_PATHS = (
-    "info.state",
-    "info.progress",
-    "info.error",
-    "info.queueTime",
-    "info.startTime",
-    "info.completeTime",
-    "info.cancelable",
-)
 GCM_TYPE = "VirtualMachineGuestCustomizationManager"
 START_METHOD = "StartGuestNetwork_Task"
-# a task of ours may show a queueTime this much before the moment we sent the call (server time)
-QUEUE_TIME_MARGIN = 1.0
 
 
 def guest_auth(creds: GuestCredentials) -> dict[str, Any]:
@@ -79,252 +51,6 @@ def guest_auth(creds: GuestCredentials) -> dict[str, Any]:
         "username": creds.username,
         "password": creds.password.reveal(),
     }
-
-
-def error_fault(e: GuestnetError) -> Fault:
-    """A Fault for an error that is not a vSphere fault (transport problems)."""
-    if isinstance(e, VimFault):
-        return e.fault
-    return Fault(type_name=type(e).__name__, message=str(e))
-
-
-def task_state(props: Mapping[str, Any]) -> tuple[TaskState | None, Fault | None]:
-    state = props.get("info.state")
-    if state == "queued":
-        return "queued", None
-    if state == "running":
-        return "running", None
-    if state == "success":
-        return "succeeded", None
-    if state == "error":
-        err = props.get("info.error")
-        fault = decode_fault(err) if isinstance(err, dict) else Fault("MethodFault", "task failed")
-        if any(f.type_name == "RequestCanceled" for f in fault.chain()):
-            return "cancelled", fault
-        return "failed", fault
-    return None, None
-
-
-def task_event(
-    vm_moid: str,
-    vm_name: str,
-    state: TaskState,
-    task: str | None,
-    props: Mapping[str, Any],
-    *,
-    fault: Fault | None = None,
-    attempt: int = 1,
-) -> TaskEvent:
-    """A TaskEvent from a task's tracked ``info.*`` values."""
-    progress = props.get("info.progress")
-    return TaskEvent(
-        vm_moid=vm_moid,
-        vm_name=vm_name,
-        state=state,
-        task=task,
-        progress=progress if isinstance(progress, int) else None,
-        fault=fault,
-        queue_time=parse_time(props.get("info.queueTime")),
-        start_time=parse_time(props.get("info.startTime")),
-        complete_time=parse_time(props.get("info.completeTime")),
-        cancelable=props.get("info.cancelable") is True,
-        attempt=attempt,
-    )
-
-
-def _task_filter_spec(tasks: Sequence[str]) -> dict[str, Any]:
-    return {
-        "_typeName": "PropertyFilterSpec",
-        "propSet": [{"_typeName": "PropertySpec", "type": "Task", "pathSet": list(TASK_PATHS)}],
-        "objectSet": [
-            {"_typeName": "ObjectSpec", "obj": mor("Task", t), "skip": False} for t in tasks
-        ],
-    }
-
-
-class TaskTracker:
-    """Tracks a changing set of tasks through one PropertyCollector and one long-poll loop."""
-
-    def __init__(
-        self,
-        t: Transport,
-        root_collector: str,
-        on_update: Callable[[str, dict[str, Any]], None],
-        is_done: Callable[[], bool],
-        *,
-        max_wait: int = 30,
-        dispatch_poll: int = 1,
-        coalesce: float = 0.2,
-        batch_window: float = 0.1,
-        reconnect_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 15.0),
-        on_status: Callable[[str], None] | None = None,
-    ) -> None:
-        self.t = t
-        self.root_collector = root_collector
-        self.on_update = on_update
-        self.is_done = is_done
-        self.max_wait = max_wait
-        self.dispatch_poll = dispatch_poll
-        self.coalesce = coalesce
-        self.batch_window = batch_window
-        self.reconnect_delays = tuple(reconnect_delays)
-        self.on_status = on_status
-        self.dispatching = False
-        self.props: dict[str, dict[str, Any]] = {}  # task moid -> tracked info.* values
-        self._unfiltered: list[str] = []
-        self._wake = asyncio.Event()
-        self.collector: str | None = None
-        self.scope = t.session_gen  # session generation of the collector and its filters
-        self.filters: list[str] = []
-        self._waiting = False
-        self.waits = 0
-        self.filters_created = 0
-
-    def add(self, task: str) -> None:
-        if task not in self.props:
-            self.props[task] = {}
-            self._unfiltered.append(task)
-            self._wake.set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _status(self, msg: str) -> None:
-        log.info("tasks: %s", msg)
-        if self.on_status is not None:
-            try:
-                self.on_status(msg)
-            except Exception:
-                log.exception("on_status callback failed")
-
-    async def run(self) -> None:
-        failures = 0  # consecutive: a long-poll answer since the previous failure resets it
-        answered = self.waits
-        while not self.is_done():
-            try:
-                await self._serve()
-                return
-            except SessionRenewed:
-                self._forget_server_objects()
-                self._status("session expired; logged in again, re-creating the task filter")
-            except (ConnectError, BadResponse, RequestTimeout) as e:
-                await self._teardown()
-                self._forget_server_objects()
-                if self.waits > answered:
-                    failures = 0
-                answered = self.waits
-                if failures >= len(self.reconnect_delays):
-                    raise
-                delay = self.reconnect_delays[failures]
-                failures += 1
-                self._status(f"connection lost ({e}); retrying in {delay:g} s")
-                await asyncio.sleep(delay)
-
-    def _forget_server_objects(self) -> None:
-        self.collector = None
-        self.filters = []
-        self._waiting = False
-        # every task not yet final must be re-added to the next collector
-        self._unfiltered = [t for t, p in self.props.items() if not _final(p)]
-
-    async def _serve(self) -> None:
-        version = ""
-        while not self.is_done():
-            if self._unfiltered:
-                if self.dispatching and self.batch_window > 0:
-                    await asyncio.sleep(self.batch_window)  # let the wave grow
-                await self._add_filter()
-            if not self.filters:
-                self._wake.clear()
-                if self.is_done():
-                    return
-                await self._wake.wait()
-                continue
-            wait = self.dispatch_poll if self.dispatching else self.max_wait
-            assert self.collector is not None
-            self._waiting = True
-            asked = time.monotonic()
-            us = await self.t.invoke(
-                "PropertyCollector",
-                self.collector,
-                "WaitForUpdatesEx",
-                {
-                    "version": version,
-                    "options": {"_typeName": "WaitOptions", "maxWaitSeconds": wait},
-                },
-                auth="raise",
-                timeout_s=wait + self.t.timeout,
-                scope=self.scope,
-            )
-            self._waiting = False
-            self.waits += 1
-            if us is None:
-                await _pace(asked, wait)
-                continue
-            version = str(us.get("version", version))
-            for fu in us.get("filterSet") or ():
-                for ou in fu.get("objectSet") or ():
-                    obj = ou.get("obj") or {}
-                    task = obj.get("value")
-                    if task not in self.props or ou.get("kind") == "leave":
-                        continue
-                    props = self.props[task]
-                    if apply_changes(props, ou.get("changeSet") or ()):
-                        self.on_update(task, props)
-            if not us.get("truncated") and self.coalesce > 0 and not self.is_done():
-                await asyncio.sleep(self.coalesce)
-
-    async def _add_filter(self) -> None:
-        if self.collector is None:
-            self.scope = self.t.session_gen
-            ref = await self.t.invoke(
-                "PropertyCollector",
-                self.root_collector,
-                "CreatePropertyCollector",
-                auth="raise",
-                scope=self.scope,
-            )
-            self.collector = ref_value(ref, "CreatePropertyCollector")
-        batch, self._unfiltered = self._unfiltered, []
-        try:
-            ref = await self.t.invoke(
-                "PropertyCollector",
-                self.collector,
-                "CreateFilter",
-                {"spec": _task_filter_spec(batch), "partialUpdates": False},
-                auth="raise",
-                scope=self.scope,
-            )
-        except BaseException:
-            self._unfiltered = batch + self._unfiltered
-            raise
-        self.filters.append(ref_value(ref, "CreateFilter"))
-        self.filters_created += 1
-
-    async def _teardown(self) -> None:
-        steps: list[tuple[str, str, str]] = []
-        if self.collector is not None and self._waiting:
-            steps.append(("PropertyCollector", self.collector, "CancelWaitForUpdates"))
-        steps += [("PropertyFilter", f, "DestroyPropertyFilter") for f in self.filters]
-        if self.collector is not None:
-            steps.append(("PropertyCollector", self.collector, "DestroyPropertyCollector"))
-        self.filters = []
-        self.collector = None
-        self._waiting = False
-        for mo_type, moid, method in steps:
-            try:
-                await self.t.invoke(mo_type, moid, method, auth="none", timeout_s=5.0)
-            except GuestnetError as e:
-                log.debug("%s %s failed: %s", method, moid, e)
-                if isinstance(e, TransportError):
-                    return
-
-    async def close(self) -> None:
-        await self._teardown()
-
-
-def _final(props: Mapping[str, Any]) -> bool:
-    return props.get("info.state") in ("success", "error")
 
 
 @dataclass(slots=True)
@@ -340,6 +66,16 @@ class _VMState:
     events: list[TaskEvent] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one StartGuestNetwork_Task call came back with (all unset: the VM is decided)."""
+
+    task: str | None = None
+    renewed: bool = False  # the session expired (and was renewed) during the call
+    lost: TransportError | None = None  # no answer: a task may or may not exist
+    retry_in: float | None = None  # TaskInProgress: call again after this delay
+
+
 class GuestNetworkRun:
     """Async iterator of TaskEvent for one bulk StartGuestNetwork_Task run.
 
@@ -350,11 +86,14 @@ class GuestNetworkRun:
 
     def __init__(
         self,
-        client: Client,
+        t: Transport,
+        refs: ServiceRefs,
         vms: Sequence[VM],
         creds: GuestCredentials,
         concurrency: int = 8,
         *,
+        cancel_task: Callable[[str], Awaitable[None]],
+        on_close: Callable[[GuestNetworkRun], None] | None = None,
         max_attempts: int = 5,
         retry_delays: Sequence[float] = (2.0, 4.0, 8.0, 15.0),
         max_wait: int = 30,
@@ -368,15 +107,17 @@ class GuestNetworkRun:
             raise TypeError("creds must be GuestCredentials")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if client.guest_customization_manager is None:
+        if refs.guest_customization_manager is None:
             raise GuestnetError(
-                f"{client.host} has no guest customization manager "
+                f"{refs.host} has no guest customization manager "
                 "(StartGuestNetwork_Task needs vCenter 8.0U1 or later)"
             )
-        self._client = client
-        self._t = client.transport
+        self._t = t
         self._creds = creds
-        self._gcm: str = client.guest_customization_manager
+        self._gcm: str = refs.guest_customization_manager
+        # CancelTask (the client's, which refuses once it is closed) and "this run has ended"
+        self._cancel_task = cancel_task
+        self._on_close = on_close
         self.concurrency = concurrency
         self.max_attempts = max(1, max_attempts)
         self.retry_delays = tuple(retry_delays) or (1.0,)
@@ -392,11 +133,10 @@ class GuestNetworkRun:
         self._finished = False
         self._active_starts = 0
         self.max_active_starts = 0  # observed peak of concurrent StartGuestNetwork_Task calls
-        # (server time, time.monotonic() it corresponds to, uncertainty in s); None: unknown
-        self._server_clock: tuple[datetime, float, float] | None = None
+        self._server_clock: ServerClock | None = None  # None: unknown
         self.tracker = TaskTracker(
-            self._t,
-            client.property_collector,
+            t,
+            refs.property_collector,
             self._on_task_update,
             self._all_final,
             max_wait=max_wait,
@@ -467,7 +207,7 @@ class GuestNetworkRun:
                 f"{st.task} on {st.vm.name} cannot be cancelled: vCenter marks it not cancelable"
             )
         st.cancel_requested = True
-        await self._client.cancel_task(st.task)
+        await self._cancel_task(st.task)
         return True
 
     async def cancel_queued(self) -> int:
@@ -490,7 +230,7 @@ class GuestNetworkRun:
                 await self._driver
             except asyncio.CancelledError:
                 pass
-        self._client._forget(self)
+        self._closed()
 
     async def wait(self) -> list[TaskEvent]:
         """Run to the end; returns the final event of every VM."""
@@ -565,7 +305,7 @@ class GuestNetworkRun:
         try:
             for st in self._states.values():
                 self._emit(st, "pending")
-            await self._measure_server_clock()
+            self._server_clock = await measure_server_clock(self._t)
             self.tracker.dispatching = True
             tracker_task = asyncio.create_task(self.tracker.run())
             n = min(self.concurrency, len(self._queue)) or 1
@@ -595,7 +335,7 @@ class GuestNetworkRun:
             await self.tracker.close()
             self._finished = True
             self._events.put_nowait(None)
-            self._client._forget(self)
+            self._closed()
 
     async def _worker(self) -> None:
         while self._queue:
@@ -626,81 +366,75 @@ class GuestNetworkRun:
                     if not await self._backoff(st, e):
                         return
                     continue
-            task: str | None = None
-            retry_in: float | None = None
-            lost = None
-            renewed = False
-            st.in_flight = True
-            self._active_starts += 1
-            self.max_active_starts = max(self.max_active_starts, self._active_starts)
-            st.sent_at = time.monotonic()
-            try:
-                ref = await self._t.invoke(
-                    GCM_TYPE,
-                    self._gcm,
-                    START_METHOD,
-                    {"vm": mor("VirtualMachine", st.vm.moid), "auth": guest_auth(self._creds)},
-                    auth="raise",
-                )
-                task = ref_value(ref, START_METHOD)
-            except SessionRenewed:
-                renewed = True
-            except VimFault as e:
-                if st.cancel_requested:
-                    self._finish(st, "cancelled", fault=e.fault)
-                elif e.type_name == "TaskInProgress" and st.attempt < self.max_attempts:
-                    self._emit(st, "pending", fault=e.fault)
-                    retry_in = self._delay(st)
-                else:
-                    self._finish(st, "failed", fault=e.fault)
-            except TLSVerifyError:
-                raise  # fatal for the whole run
-            except TransportError as e:  # timeout, lost connection, proxy error page
-                lost = e
-            finally:
-                st.in_flight = False
-                self._active_starts -= 1
-            if task is not None:
-                self._register(st, task)
+            answer = await self._call_start(st)
+            lost = answer.lost
+            if answer.task is not None:
+                self._register(st, answer.task)
                 return
-            if renewed:
+            if answer.renewed:
                 # Never replay blindly: the session was renewed, look for a task first.
                 relogins += 1
                 if relogins > 2:
-                    self._finish(
-                        st, "failed", fault=Fault("NotAuthenticated", "the session keeps expiring")
-                    )
+                    self._finish(st, "failed", fault=SESSION_KEEPS_EXPIRING)
                     return
                 check_first = True
-                continue
-            if lost is not None:
-                check_first = True
-                if isinstance(lost, RequestTimeout) or st.cancel_requested:
-                    # one look for a task at once (it may exist although no reply came)
-                    try:
-                        if await self._adopt_task(st, lost):
-                            return
-                    except TLSVerifyError:
-                        raise
-                    except GuestnetError as e:
-                        log.info("could not check %s for a task: %s", st.vm.name, e)
-                    if st.cancel_requested or not self._can_identify_task:
-                        # without the server's time a finished task of ours cannot be told from
-                        # none: report the timeout rather than risk a second task
-                        self._finish(
-                            st,
-                            "cancelled" if st.cancel_requested else "failed",
-                            fault=error_fault(lost),
-                        )
-                        return
-                # no task of ours (yet): wait, look again, and only then call again
-                if not await self._backoff(st, lost):
+            elif lost is not None:
+                if not await self._after_lost_reply(st, lost):
                     return
-                continue
-            if retry_in is None:
+                check_first = True  # no task of ours yet: look again, only then call again
+            elif answer.retry_in is not None:
+                await asyncio.sleep(answer.retry_in)
+                st.attempt += 1
+            else:
                 return
-            await asyncio.sleep(retry_in)
-            st.attempt += 1
+
+    async def _call_start(self, st: _VMState) -> _Answer:
+        """One StartGuestNetwork_Task call; a fault that decides the VM finishes it here."""
+        st.in_flight = True
+        self._active_starts += 1
+        self.max_active_starts = max(self.max_active_starts, self._active_starts)
+        st.sent_at = time.monotonic()
+        try:
+            body = {"vm": mor("VirtualMachine", st.vm.moid), "auth": guest_auth(self._creds)}
+            ref = await self._t.invoke(GCM_TYPE, self._gcm, START_METHOD, body, auth="raise")
+            return _Answer(task=ref_value(ref, START_METHOD))
+        except SessionRenewed:
+            return _Answer(renewed=True)
+        except VimFault as e:
+            if st.cancel_requested:
+                self._finish(st, "cancelled", fault=e.fault)
+            elif e.type_name == "TaskInProgress" and st.attempt < self.max_attempts:
+                self._emit(st, "pending", fault=e.fault)
+                return _Answer(retry_in=self._delay(st))
+            else:
+                self._finish(st, "failed", fault=e.fault)
+            return _Answer()
+        except TLSVerifyError:
+            raise  # fatal for the whole run
+        except TransportError as e:  # timeout, lost connection, proxy error page
+            return _Answer(lost=e)
+        finally:
+            st.in_flight = False
+            self._active_starts -= 1
+
+    async def _after_lost_reply(self, st: _VMState, lost: TransportError) -> bool:
+        """After a timeout or lost connection: False when the VM is settled or out of attempts."""
+        if isinstance(lost, RequestTimeout) or st.cancel_requested:
+            # one look for a task at once (it may exist although no reply came)
+            try:
+                if await self._adopt_task(st, lost):
+                    return False
+            except TLSVerifyError:
+                raise
+            except GuestnetError as e:
+                log.info("could not check %s for a task: %s", st.vm.name, e)
+            if st.cancel_requested or not self._can_identify_task:
+                # without the server's time a finished task of ours cannot be told from none:
+                # report the timeout rather than risk a second task
+                state: TaskState = "cancelled" if st.cancel_requested else "failed"
+                self._finish(st, state, fault=error_fault(lost))
+                return False
+        return await self._backoff(st, lost)
 
     def _delay(self, st: _VMState) -> float:
         return self.retry_delays[min(st.attempt - 1, len(self.retry_delays) - 1)]
@@ -728,43 +462,24 @@ class GuestNetworkRun:
 
     async def _cancel_quietly(self, task: str) -> None:
         try:
-            await self._client.cancel_task(task)
+            await self._cancel_task(task)
         except GuestnetError as e:
             log.info("could not cancel %s: %s", task, e)
-
-    async def _measure_server_clock(self) -> None:
-        """One ``ServiceInstance.CurrentTime`` call: the server's time at a local monotonic instant.
-
-        Any failure (or an unset answer) leaves the clock unknown; lost replies then fall back
-        to adopting a queued/running start task.
-        """
-        before = time.monotonic()
-        try:
-            now = parse_time(
-                await self._t.invoke("ServiceInstance", "ServiceInstance", "CurrentTime")
-            )
-        except GuestnetError as e:
-            log.info("ServiceInstance.CurrentTime failed (%s); lost replies use the older rule", e)
-            return
-        after = time.monotonic()
-        if now is None or now.tzinfo is None:
-            log.info(
-                "ServiceInstance.CurrentTime gave no usable time; lost replies use the older rule"
-            )
-            return
-        self._server_clock = (now, (before + after) / 2, (after - before) / 2)
 
     @property
     def _can_identify_task(self) -> bool:
         """Whether a lost reply's task can be recognised in any state (user name + server time)."""
-        return self._server_clock is not None and self._client.session_user is not None
+        return self._server_clock is not None and self._t.session_user is not None
 
     def _not_before(self, st: _VMState) -> datetime | None:
         """The earliest ``queueTime`` (server time) of a task created by the VM's latest call."""
         if self._server_clock is None or st.sent_at is None:
             return None
-        server_now, mono, uncertainty = self._server_clock
-        return server_now + timedelta(seconds=st.sent_at - mono - uncertainty - QUEUE_TIME_MARGIN)
+        return self._server_clock.not_before(st.sent_at)
+
+    def _closed(self) -> None:
+        if self._on_close is not None:
+            self._on_close(self)
 
     async def _adopt_task(self, st: _VMState, lost: GuestnetError | None) -> bool:
         """After a lost reply: adopt the start task our call created on the VM, if any.
@@ -778,7 +493,7 @@ class GuestNetworkRun:
             task = await find_start_task(
                 self._t,
                 st.vm.moid,
-                user=self._client.session_user,
+                user=self._t.session_user,
                 not_before=self._not_before(st),
             )
         finally:
@@ -790,82 +505,3 @@ class GuestNetworkRun:
             self._finish(st, "cancelled", fault=error_fault(lost) if lost else None)
             return True
         return False
-
-
-def is_our_start_task(
-    info: Mapping[str, Any], user: str | None, not_before: datetime | None
-) -> bool:
-    """Whether a TaskInfo is the StartGuestNetwork task that a call of ``user`` created.
-
-    With the session's user name and the call's server time: reason TaskReasonUser of that user
-    and ``queueTime >= not_before``, in any state (it may have finished already). Without the
-    time: a queued or running start task (of that user, when the user name is known).
-    """
-    name = f"{info.get('name', '')} {info.get('descriptionId', '')}"
-    if "StartGuestNetwork" not in name and "startNetwork" not in name:
-        return False
-    if user is not None:
-        reason = info.get("reason")
-        if not isinstance(reason, dict) or reason.get("_typeName") != "TaskReasonUser":
-            return False
-        if str(reason.get("userName", "")).casefold() != user.casefold():
-            return False
-        if not_before is not None:
-            queued = parse_time(info.get("queueTime"))
-            return queued is not None and queued.tzinfo is not None and queued >= not_before
-    return info.get("state") in ("queued", "running")
-
-
-async def find_start_task(
-    t: Transport,
-    vm_moid: str,
-    *,
-    user: str | None = None,
-    not_before: datetime | None = None,
-) -> str | None:
-    """The VM's start task created by our call (see ``is_our_start_task``), from ``recentTask``.
-
-    A server that cannot answer (``recentTask`` not readable) yields None: no task is known.
-    """
-    try:
-        recent = await t.get_property("VirtualMachine", vm_moid, "recentTask")
-    except VimFault as e:
-        log.info("cannot read recentTask of %s (%s); assuming no task was created", vm_moid, e)
-        return None
-    if isinstance(recent, dict):
-        recent = recent.get("_value", [])
-    for ref in recent or ():
-        if not isinstance(ref, dict) or "value" not in ref:
-            continue
-        try:
-            info = await t.get_property("Task", str(ref["value"]), "info")
-        except VimFault:
-            continue  # the task is gone
-        if isinstance(info, dict) and is_our_start_task(info, user, not_before):
-            return str(ref["value"])
-    return None
-
-
-async def wait_for_task(client: Client, task: str, *, max_wait: int = 30) -> dict[str, Any]:
-    """Track one task (its own collector + filter) until it is final; returns its info.* values."""
-    result: dict[str, Any] = {}
-
-    def _update(_task: str, props: dict[str, Any]) -> None:
-        result.clear()
-        result.update(props)
-
-    tracker = TaskTracker(
-        client.transport,
-        client.property_collector,
-        _update,
-        lambda: _final(result),
-        max_wait=max_wait,
-        coalesce=0,
-        batch_window=0,
-    )
-    tracker.add(task)
-    try:
-        await tracker.run()
-    finally:
-        await tracker.close()
-    return result
