@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from tui.vsphere import inventory, task, tasks, updates
+from tui.vsphere import inventory, startcall, task, tasks, updates
 from tui.vsphere.errors import BadResponse, GuestnetError, SpecError, TLSVerifyError, VimFault
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
 from tui.vsphere.services import ServiceRefs, read_service_content
@@ -424,10 +424,10 @@ class Client:
         name = await self._vm_name(vm_moid)
         try:
             ref = await self.transport.invoke(
-                tasks.GCM_TYPE,
+                startcall.GCM_TYPE,
                 self.guest_customization_manager,
                 "AbortCustomization_Task",
-                {"vm": mor("VirtualMachine", vm_moid), "auth": tasks.guest_auth(creds)},
+                {"vm": mor("VirtualMachine", vm_moid), "auth": startcall.guest_auth(creds)},
             )
         except VimFault as e:
             return TaskEvent(vm_moid=vm_moid, vm_name=name, state="failed", fault=e.fault)

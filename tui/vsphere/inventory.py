@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,23 +186,46 @@ async def load_folders(t: Transport, refs: ServiceRefs, max_objects: int, scope:
     view = await create_view(
         t, refs.view_manager, refs.root_folder, CONTAINER_TYPES, "Folder", scope
     )
+
+    async def parse(page: list[dict[str, Any]]) -> None:
+        for oc in page:
+            _add_container(folders, oc)
+
+    prop_sets = [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES]
+    await _retrieve_view(t, refs, view, prop_sets, max_objects, scope, parse)
+    return folders
+
+
+def _add_container(folders: FolderMap, oc: Mapping[str, Any]) -> None:
+    d = props_of(oc)
+    obj = oc["obj"]
+    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+
+
+async def _retrieve_view(
+    t: Transport,
+    refs: ServiceRefs,
+    view: str,
+    prop_sets: Iterable[tuple[str, Iterable[str]]],
+    max_objects: int,
+    scope: int,
+    parse: Callable[[list[dict[str, Any]]], Awaitable[None]],
+) -> None:
+    """Hand every page of a retrieval over ``view`` to ``parse`` (a malformed page is
+    BadResponse), then destroy the view."""
     try:
-        spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
+        spec = view_spec(view, prop_sets)
         pages = retrieve_pages(t, refs.property_collector, spec, max_objects, scope)
         async with aclosing(pages):
             async for page in pages:
                 try:
-                    for oc in page:
-                        d = props_of(oc)
-                        obj = oc["obj"]
-                        folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+                    await parse(page)
                 except (KeyError, TypeError, AttributeError):
                     raise BadResponse(
                         f"malformed RetrievePropertiesEx answer from {t.host}"
                     ) from None
     finally:
         await destroy_view_quietly(t, view)
-    return folders
 
 
 def container_type(folders: FolderMap, moid: str) -> str:
@@ -241,29 +264,20 @@ async def list_vms(
     # pages come in; VMs once all folders are known. Building 50,000 dataclasses during the
     # paging would make every full GC pass walk them again and again.
     out: list[tuple[str, tuple[Any, ...]]] = []
-    try:
-        spec = view_spec(view, inventory_prop_sets())
-        pages = retrieve_pages(t, refs.property_collector, spec, max_objects, scope)
-        async with aclosing(pages):
-            async for page in pages:
-                try:
-                    for i, oc in enumerate(page):
-                        if i % _SLICE == _SLICE - 1:
-                            # give the request for the next page (already under way) a turn,
-                            # so it reaches the server while this page is being parsed
-                            await asyncio.sleep(0)
-                        obj = oc["obj"]
-                        if obj["type"] == "VirtualMachine":
-                            out.append((obj["value"], vm_record(oc)))
-                        else:
-                            d = props_of(oc)
-                            folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
-                except (KeyError, TypeError, AttributeError):
-                    raise BadResponse(
-                        f"malformed RetrievePropertiesEx answer from {t.host}"
-                    ) from None
-    finally:
-        await destroy_view_quietly(t, view)
+
+    async def parse(page: list[dict[str, Any]]) -> None:
+        for i, oc in enumerate(page):
+            if i % _SLICE == _SLICE - 1:
+                # give the request for the next page (already under way) a turn, so it
+                # reaches the server while this page is being parsed
+                await asyncio.sleep(0)
+            obj = oc["obj"]
+            if obj["type"] == "VirtualMachine":
+                out.append((obj["value"], vm_record(oc)))
+            else:
+                _add_container(folders, oc)
+
+    await _retrieve_view(t, refs, view, inventory_prop_sets(), max_objects, scope, parse)
     with _gc_paused():
         return [build_vm(moid, rec, folders) for moid, rec in out]
 
