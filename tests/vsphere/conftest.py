@@ -4,8 +4,10 @@ request bodies are checked against VMware's type registry (tests/oracle.py) afte
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -89,3 +91,14 @@ async def connect(sim: SimServer, wire: Wire | None = None, **kw: Any) -> Client
 
 def guest(sim: SimServer, password: str | None = None) -> GuestCredentials:
     return GuestCredentials(sim.guest_user, Secret(password or sim.guest_password))
+
+
+async def eventually(condition: Callable[[], bool], what: str, within: float = 15.0) -> None:
+    """Poll ``condition`` (e.g. the simulator's state, kept by another thread) until it holds;
+    fail naming ``what`` when it still does not after ``within`` seconds. For tests that used
+    to sleep a fixed time and then assert: a loaded machine only makes this take longer."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still not the case after {within:g} s: {what}")
+        await asyncio.sleep(0.02)

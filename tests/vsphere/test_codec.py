@@ -1,4 +1,4 @@
-"""The client's codec: faults, boxing, timestamps, paths; the fault catalogue; thumbprints."""
+"""The client's codec: faults, boxing, timestamps, paths; the fault catalogue; TLS pins."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.vsphere import SpecError, TLSSpec, explain, explain_fault, normalize_thumbprint
-from tui.vsphere.tls import CertRecorder, PinMismatch, build_context, thumbprints_of
+from tui.vsphere import SpecError, TLSSpec, explain, explain_fault
+from tui.vsphere.tls import (
+    CertRecorder,
+    PinMismatch,
+    build_context,
+    thumbprint_pin,
+    thumbprints_of,
+)
 from tui.vsphere.wire import decode_fault, method_path, mor, parse_time, unbox
 
 
@@ -133,19 +139,10 @@ def test_catalogue_fallbacks() -> None:
     assert explain_fault(f) == explain("InvalidGuestLogin")
 
 
-def test_normalize_thumbprint() -> None:
-    sha256 = ":".join(["ab"] * 32)
-    assert normalize_thumbprint(sha256) == ("sha256", sha256.upper())
-    assert normalize_thumbprint("AB" * 20) == ("sha1", ":".join(["AB"] * 20))
-    for bad in ["", "zz:" * 20, "AB:CD", "AB" * 33]:
-        with pytest.raises(SpecError, match="invalid thumbprint"):
-            normalize_thumbprint(bad)
-
-
 def test_build_context_modes(tmp_path) -> None:
     _, mode, _ = build_context(TLSSpec())
     assert mode == "system-ca"
-    ctx, mode, rec = build_context(TLSSpec(thumbprint="AB" * 32))
+    ctx, mode, rec = build_context(TLSSpec(thumbprint=":".join(["AB"] * 32)))
     assert mode == "pinned" and ctx.verify_mode == ssl.CERT_NONE and rec.pin is not None
     ctx, mode, _ = build_context(TLSSpec(insecure=True))
     assert mode == "insecure" and ctx.verify_mode == ssl.CERT_NONE
@@ -160,10 +157,10 @@ def test_build_context_modes(tmp_path) -> None:
 def test_cert_recorder_pins() -> None:
     der = b"certificate bytes"
     tp = thumbprints_of(der)
-    CertRecorder(pin=normalize_thumbprint(tp.sha256)).check(der)
-    CertRecorder(pin=normalize_thumbprint(tp.sha1)).check(der)
+    CertRecorder(pin=thumbprint_pin(tp.sha256)).check(der)
+    CertRecorder(pin=thumbprint_pin(tp.sha1.lower())).check(der)
     with pytest.raises(PinMismatch) as ei:
-        CertRecorder(pin=normalize_thumbprint("00" * 32)).check(der)
+        CertRecorder(pin=thumbprint_pin(":".join(["00"] * 32))).check(der)
     assert ei.value.presented == tp
     with pytest.raises(ssl.SSLCertVerificationError):
         CertRecorder().check(None)

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests import oracle
-from tests.vsphere.conftest import _VIM, Wire, connect, guest
+from tests.vsphere.conftest import _VIM, Wire, connect, eventually, guest
 
 EXPECTED = {
     ("SessionManager", "Login"),
@@ -37,7 +37,7 @@ async def test_every_call_the_client_makes_conforms(sim_factory, wire: Wire) -> 
 
     w = c.watch_vms()
     assert (await w.__anext__()).resync
-    await asyncio.sleep(0.2)  # the next long-poll is pending
+    await eventually(lambda: sim.stats()["live"]["pending_waits"] == 1, "a long-poll is pending")
     await w.aclose()
 
     stop, stuck = vms[0], vms[1]

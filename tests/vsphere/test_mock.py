@@ -7,12 +7,14 @@ import json
 import logging
 import platform
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.vsphere.conftest import eventually
 from tests.vsphere.fakevc import FakeVC, boxed, change, fault, js, mo, update
 from tui import __version__
 from tui.vsphere import (
@@ -279,10 +281,12 @@ async def test_timeout_and_connect_errors() -> None:
 async def test_keepalive_after_idle() -> None:
     vc = FakeVC()
     vc.on("currentSession", lambda r, v: js({"_typeName": "UserSession", "key": "k"}))
+    started = time.monotonic()
     c = await connect(vc, keepalive_interval=0.05)
-    await asyncio.sleep(0.3)
+    await eventually(lambda: vc.calls.count("currentSession") >= 2, "two keepalive calls")
     n = vc.calls.count("currentSession")
-    assert 2 <= n <= 8 and vc.logins == 1
+    # after idling 0.05 s each: never more than one call per interval (+1 for the edges)
+    assert 2 <= n <= 2 + (time.monotonic() - started) / 0.05 and vc.logins == 1
     await c.close()
     after = vc.calls.count("currentSession")
     await asyncio.sleep(0.15)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.vsphere.conftest import Wire, connect, guest
+from tests.vsphere.conftest import Wire, connect, eventually, guest
 from tui.vsphere import InventoryPathError, VMBatch, VMChange, VMWatch
 
 
@@ -145,7 +145,7 @@ async def test_watch_survives_server_restart(sim_factory, wire: Wire) -> None:
     w = c.watch_vms(on_status=status.append, max_wait=5, backoff=(0.2, 0.4))
     assert (await w.__anext__()).resync
     nxt = asyncio.ensure_future(w.__anext__())
-    await asyncio.sleep(0.1)
+    await eventually(lambda: sim.stats()["live"]["pending_waits"] == 1, "a long-poll is pending")
     await asyncio.to_thread(sim.restart, 0.5)
     async with asyncio.timeout(20):
         again = await nxt
@@ -167,7 +167,8 @@ async def test_cancelled_consumer_and_close_release_server_objects(sim_factory, 
             pass
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.5)  # first batch done, a long-poll is pending
+    # first batch done, a long-poll is pending
+    await eventually(lambda: sim.stats()["live"]["pending_waits"] == 1, "a long-poll is pending")
     assert sim.stats()["live"]["pending_waits"] == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -196,7 +197,10 @@ async def test_close_while_a_consumer_waits_ends_its_iteration(sim_factory, wire
             batches.append(b)
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.5)
+    await eventually(
+        lambda: len(batches) == 1 and sim.stats()["live"]["pending_waits"] == 1,
+        "the first batch is consumed and the next long-poll is pending",
+    )
     await c.close()  # from another task, while consume() waits for the next batch
     async with asyncio.timeout(5):
         await task  # ended by StopAsyncIteration, not an exception

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from tests.vsphere.conftest import Wire, connect, guest
+from tests.vsphere.conftest import Wire, connect, eventually, guest
 from tui.vsphere import VM, GuestnetError, TaskEvent, explain
 
 FAULTS = [
@@ -90,7 +90,10 @@ async def test_task_in_progress_retries_then_succeeds_or_gives_up(sim_factory, w
     sim.set_vm(stuck.moid, fault=("TaskInProgress", "sync"))
     first = c.start_guest_network([busy], guest(sim), coalesce=0.05)
     await first  # dispatch begins; its task keeps the VM busy for 0.6 s
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: any(e.state == "started" for e in first.events_of(busy.moid)),
+        "the first run's task exists",
+    )
     second = c.start_guest_network(
         [busy, stuck], guest(sim), max_attempts=3, retry_delays=(0.4, 0.4), coalesce=0.05
     )

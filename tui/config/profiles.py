@@ -20,9 +20,10 @@ from urllib.parse import unquote, urlsplit
 
 from tui.config import paths
 from tui.config.files import write_atomic
-from tui.vsphere.errors import GuestnetError
+from tui.vsphere.errors import ProfileError  # defined there, imported from here by callers
 from tui.vsphere.models import ConnectSpec, TLSSpec
 from tui.vsphere.secret import Secret
+from tui.vsphere.tls import normalize_thumbprint  # the one thumbprint rule
 
 GOVC_PROFILE = "govc-env"
 DEFAULT_PORT = 443
@@ -59,26 +60,6 @@ _RELEASE_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)\.(\d+)$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
 
 PasswordKind = Literal["env", "file", "command", "inline", "govc", "prompt"]
-
-
-class ProfileError(GuestnetError):
-    """A profile problem. ``str()`` is ``WHERE: profile 'NAME': WHAT`` on one line.
-
-    ``where`` is ``path:line`` for the profiles file, or the name of an environment variable for the
-    ``govc-env`` profile.
-    """
-
-    def __init__(self, message: str, *, where: str | None = None, profile: str | None = None):
-        self.where = where
-        self.profile = profile
-        self.message = message
-        parts = []
-        if where:
-            parts.append(where)
-        if profile:
-            parts.append(f"profile {profile!r}")
-        parts.append(message)
-        super().__init__(": ".join(parts).replace("\n", " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,20 +160,6 @@ class Profile:
             "source": str(self.source) if self.source is not None else "$GOVC_URL",
             "line": self.line if self.source is not None else None,
         }
-
-
-# --------------------------------------------------------------------------- thumbprints
-
-
-def normalize_thumbprint(value: str) -> str | None:
-    """``AB:CD:…`` (SHA-1: 20 bytes, SHA-256: 32 bytes, any case) → upper colon hex; else None."""
-    text = value.strip()
-    parts = text.split(":")
-    if len(parts) not in (20, 32):
-        return None
-    if not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts):
-        return None
-    return ":".join(p.upper() for p in parts)
 
 
 def _type_name(value: Any) -> str:

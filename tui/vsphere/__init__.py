@@ -15,13 +15,14 @@ if TYPE_CHECKING:
         BadResponse,
         ConnectError,
         GuestnetError,
+        InventoryPathError,
         RequestTimeout,
+        SpecError,
         TLSVerifyError,
         TransportError,
         VimFault,
     )
     from tui.vsphere.faults import explain, explain_fault
-    from tui.vsphere.inventory import InventoryPathError
     from tui.vsphere.models import (
         VM,
         About,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     )
     from tui.vsphere.secret import Secret
     from tui.vsphere.tasks import GuestNetworkRun
-    from tui.vsphere.tls import SpecError, fetch_thumbprint, normalize_thumbprint
+    from tui.vsphere.tls import fetch_thumbprint, normalize_thumbprint
     from tui.vsphere.updates import VMWatch
 
 _EXPORTS: dict[str, str] = {
@@ -53,11 +54,11 @@ _EXPORTS: dict[str, str] = {
     "GuestNetworkRun": "tui.vsphere.tasks",
     "GuestnetError": "tui.vsphere.errors",
     "Hint": "tui.vsphere.models",
-    "InventoryPathError": "tui.vsphere.inventory",
+    "InventoryPathError": "tui.vsphere.errors",
     "RequestTimeout": "tui.vsphere.errors",
     "SUPPORTED_RELEASES": "tui.vsphere.client",
     "Secret": "tui.vsphere.secret",
-    "SpecError": "tui.vsphere.tls",
+    "SpecError": "tui.vsphere.errors",
     "TLSSpec": "tui.vsphere.models",
     "TLSVerifyError": "tui.vsphere.errors",
     "TaskEvent": "tui.vsphere.models",

@@ -12,10 +12,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from tui.vsphere import inventory, tasks, updates
-from tui.vsphere.errors import BadResponse, GuestnetError, TLSVerifyError, VimFault
+from tui.vsphere import inventory, startcall, task, tasks, updates
+from tui.vsphere.errors import BadResponse, GuestnetError, SpecError, TLSVerifyError, VimFault
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
-from tui.vsphere.tls import SpecError, fetch_thumbprint, pin_hint
+from tui.vsphere.services import ServiceRefs, read_service_content
+from tui.vsphere.tls import fetch_thumbprint, pin_hint
 from tui.vsphere.transport import SessionRenewed, Transport
 from tui.vsphere.wire import method_path, mor, ref_value
 
@@ -32,7 +33,11 @@ class _Closable(Protocol):
 
 
 class Client:
-    """A logged-in VI/JSON session. Create with ``await Client.connect(spec)``."""
+    """A logged-in VI/JSON session. Create with ``await Client.connect(spec)``.
+
+    The modules below it (inventory, updates, task, tasks) get the transport and the
+    ``ServiceRefs`` value, never the client: none of them imports this module.
+    """
 
     def __init__(
         self,
@@ -58,7 +63,6 @@ class Client:
         self.host = spec.host.strip()
         self.port = spec.port
         self.username = spec.username
-        self.session_user: str | None = None  # UserSession.userName of the latest Login
         self.transport = Transport(
             self.host,
             spec.port,
@@ -69,13 +73,8 @@ class Client:
         )
         self.transport.relogin = self._login
         self.tls_mode: str = self.transport.tls_mode
-        self.release: str = spec.release or ""
-        self.about: About | None = None
-        self.root_folder = ""
-        self.property_collector = ""
-        self.view_manager = ""
-        self.session_manager = ""
-        self.guest_customization_manager: str | None = None
+        self._release: str = spec.release or ""
+        self._services: ServiceRefs | None = None  # read from ServiceContent by connect()
         self.max_objects = max_objects
         self._releases = tuple(releases)
         self._keepalive_interval = keepalive_interval
@@ -108,7 +107,7 @@ class Client:
         )
         try:
             content = await client._negotiate()
-            client._read_content(content)
+            client._services = read_service_content(content, client.host, client._release)
             await client._login()
         except TLSVerifyError as e:
             await client.close()
@@ -128,6 +127,46 @@ class Client:
             raise
         client._start_keepalive()
         return client
+
+    @property
+    def services(self) -> ServiceRefs:
+        """The connection's ServiceContent references (after ``connect``)."""
+        if self._services is None:
+            raise GuestnetError(f"not connected to {self.host}")
+        return self._services
+
+    @property
+    def release(self) -> str:
+        return self._services.release if self._services else self._release
+
+    @property
+    def about(self) -> About | None:
+        return self._services.about if self._services else None
+
+    @property
+    def root_folder(self) -> str:
+        return self._services.root_folder if self._services else ""
+
+    @property
+    def property_collector(self) -> str:
+        return self._services.property_collector if self._services else ""
+
+    @property
+    def view_manager(self) -> str:
+        return self._services.view_manager if self._services else ""
+
+    @property
+    def session_manager(self) -> str:
+        return self._services.session_manager if self._services else "SessionManager"
+
+    @property
+    def guest_customization_manager(self) -> str | None:
+        return self._services.guest_customization_manager if self._services else None
+
+    @property
+    def session_user(self) -> str | None:
+        """UserSession.userName of the latest Login (how vCenter names us in TaskReasonUser)."""
+        return self.transport.session_user
 
     @property
     def thumbprint_sha256(self) -> str | None:
@@ -239,34 +278,8 @@ class Client:
         )
 
     def _set_release(self, release: str) -> None:
-        self.release = release
+        self._release = release
         self.transport.prefix = f"/sdk/vim25/{release}"
-
-    def _read_content(self, content: dict[str, Any]) -> None:
-        def ref(name: str, required: bool = True) -> str | None:
-            v = content.get(name)
-            if isinstance(v, dict) and isinstance(v.get("value"), str):
-                return str(v["value"])
-            if required:
-                raise BadResponse(f"ServiceContent from {self.host} lacks {name}")
-            return None
-
-        self.root_folder = ref("rootFolder") or ""
-        self.property_collector = ref("propertyCollector") or ""
-        self.view_manager = ref("viewManager", False) or "ViewManager"
-        self.session_manager = ref("sessionManager", False) or "SessionManager"
-        self.guest_customization_manager = ref("guestCustomizationManager", False)
-        a = content.get("about")
-        if not isinstance(a, dict):
-            raise BadResponse(f"ServiceContent from {self.host} lacks about")
-        self.about = About(
-            name=str(a.get("name", "")),
-            full_name=str(a.get("fullName", "")),
-            version=str(a.get("version", "")),
-            build=str(a.get("build", "")),
-            api_version=str(a.get("apiVersion", "")),
-            instance_uuid=a.get("instanceUuid"),
-        )
 
     async def _login(self) -> None:
         """Login (also used for the transparent re-login); keeps the session header."""
@@ -284,7 +297,7 @@ class Client:
         if isinstance(result, dict):
             user = result.get("userName")
             # how vCenter names us in TaskReasonUser.userName (may differ from spec.username)
-            self.session_user = user if isinstance(user, str) and user else None
+            t.session_user = user if isinstance(user, str) and user else None
             log.info("logged in to %s as %s", self.host, self.session_user or self.username)
 
     # ------------------------------------------------------------------ keepalive
@@ -324,18 +337,15 @@ class Client:
     async def list_vms(self, root: str | None = None) -> list[VM]:
         """Every VM under ``root`` (inventory path like ``/DC/vm/team-a``; None = everything)."""
         self._check_open()
-        args = (
-            self.transport,
-            self.view_manager,
-            self.property_collector,
-            self.root_folder,
-            root,
-            self.max_objects,
-        )
+        args = (self.transport, self.services, root, self.max_objects)
         try:
             return await inventory.list_vms(*args)
         except SessionRenewed:  # the view died with the expired session: once more
+            pass
+        try:
             return await inventory.list_vms(*args)
+        except SessionRenewed as e:  # expired again: a user-facing error, not the signal
+            raise e.as_error() from None
 
     def watch_vms(
         self,
@@ -348,8 +358,14 @@ class Client:
         """Async iterator of VMBatch; the first (and each after a recovery) has ``resync=True``."""
         self._check_open()
         w = updates.VMWatch(
-            self,
-            updates.watch_vms(self, root, on_status, max_wait=max_wait, backoff=backoff),
+            self.transport,
+            self.services,
+            root,
+            on_status,
+            max_wait=max_wait,
+            backoff=backoff,
+            max_objects=self.max_objects,
+            on_close=self._forget,
         )
         self._track(w)
         return w
@@ -370,7 +386,16 @@ class Client:
         dispatch_poll, coalesce, batch_window, reconnect_delays, on_status.
         """
         self._check_open()
-        run = tasks.GuestNetworkRun(self, vms, creds, concurrency, **options)
+        run = tasks.GuestNetworkRun(
+            self.transport,
+            self.services,
+            vms,
+            creds,
+            concurrency,
+            cancel_task=self.cancel_task,
+            on_close=self._forget,
+            **options,
+        )
         self._track(run)
         for vm in vms:
             self._creds_for[vm.moid] = creds
@@ -378,7 +403,7 @@ class Client:
 
     async def cancel_task(self, task_moid: str) -> None:
         self._check_open()
-        await self.transport.invoke("Task", task_moid, "CancelTask")
+        await task.cancel_task(self.transport, task_moid)
 
     async def abort_customization(
         self, vm_moid: str, creds: GuestCredentials | None = None, *, max_wait: int = 30
@@ -399,17 +424,19 @@ class Client:
         name = await self._vm_name(vm_moid)
         try:
             ref = await self.transport.invoke(
-                tasks.GCM_TYPE,
+                startcall.GCM_TYPE,
                 self.guest_customization_manager,
                 "AbortCustomization_Task",
-                {"vm": mor("VirtualMachine", vm_moid), "auth": tasks.guest_auth(creds)},
+                {"vm": mor("VirtualMachine", vm_moid), "auth": startcall.guest_auth(creds)},
             )
         except VimFault as e:
             return TaskEvent(vm_moid=vm_moid, vm_name=name, state="failed", fault=e.fault)
-        task = ref_value(ref, "AbortCustomization_Task")
-        props = await tasks.wait_for_task(self, task, max_wait=max_wait)
-        state, fault = tasks.task_state(props)
-        return tasks.task_event(vm_moid, name, state or "failed", task, props, fault=fault)
+        moid = ref_value(ref, "AbortCustomization_Task")
+        props = await task.wait_for_task(
+            self.transport, self.property_collector, moid, max_wait=max_wait
+        )
+        state, fault = task.task_state(props)
+        return task.task_event(vm_moid, name, state or "failed", moid, props, fault=fault)
 
     async def _vm_name(self, vm_moid: str) -> str:
         try:

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.vsphere.errors import BadResponse, GuestnetError
+from tui.vsphere.errors import BadResponse, InventoryPathError
 from tui.vsphere.models import VM
+from tui.vsphere.property import props_of, retrieve_pages
+from tui.vsphere.services import ServiceRefs
 from tui.vsphere.transport import Transport
-from tui.vsphere.wire import MOR, mor, ref_value
-
-log = logging.getLogger("tui.vsphere")
+from tui.vsphere.view import create_view, destroy_view_quietly, view_spec
 
 # VM property path -> VM field. Exactly what the table shows, nothing more.
 VM_PROPERTIES: dict[str, str] = {
@@ -48,10 +47,6 @@ CONTAINER_TYPES = ("Folder", "Datacenter")
 CONTAINER_PROPERTIES = ("name", "parent")
 DEFAULT_MAX_OBJECTS = 1000
 _SLICE = 200  # objects parsed between two turns of the event loop
-
-
-class InventoryPathError(GuestnetError):
-    """An inventory path that is malformed or names no folder/datacenter."""
 
 
 @dataclass(slots=True)
@@ -116,143 +111,12 @@ def normalize_path(path: str) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def view_spec(view_moid: str, prop_sets: Iterable[tuple[str, Iterable[str]]]) -> dict[str, Any]:
-    """PropertyFilterSpec over a ContainerView's ``view`` for the given (type, paths)."""
-    return {
-        "_typeName": "PropertyFilterSpec",
-        "propSet": [
-            {"_typeName": "PropertySpec", "type": t, "pathSet": list(paths)}
-            for t, paths in prop_sets
-        ],
-        "objectSet": [
-            {
-                "_typeName": "ObjectSpec",
-                "obj": mor("ContainerView", view_moid),
-                "skip": True,
-                "selectSet": [
-                    {
-                        "_typeName": "TraversalSpec",
-                        "name": "traverseView",
-                        "type": "ContainerView",
-                        "path": "view",
-                        "skip": False,
-                    }
-                ],
-            }
-        ],
-    }
-
-
 def inventory_prop_sets() -> list[tuple[str, Iterable[str]]]:
     return [
         ("VirtualMachine", VM_PROPERTIES),
         ("Folder", CONTAINER_PROPERTIES),
         ("Datacenter", CONTAINER_PROPERTIES),
     ]
-
-
-async def create_view(
-    t: Transport,
-    view_manager: str,
-    container: str,
-    types: Iterable[str],
-    container_type: str,
-    scope: int,
-) -> str:
-    ref = await t.invoke(
-        "ViewManager",
-        view_manager,
-        "CreateContainerView",
-        {"container": mor(container_type, container), "type": list(types), "recursive": True},
-        auth="raise",
-        scope=scope,
-    )
-    return ref_value(ref, "CreateContainerView")
-
-
-async def destroy_view(t: Transport, view_moid: str) -> None:
-    await t.invoke("ContainerView", view_moid, "DestroyView", auth="none", timeout_s=10.0)
-
-
-async def retrieve_pages(
-    t: Transport, collector: str, spec: Mapping[str, Any], max_objects: int, scope: int
-) -> AsyncGenerator[list[dict[str, Any]], None]:
-    """RetrievePropertiesEx + ContinueRetrievePropertiesEx; yields each page's ObjectContents.
-
-    Pipelined: the request for page k+1 is sent before page k is handed to the consumer, so
-    the client's parsing overlaps with the server preparing the next page (same requests, same
-    order). A consumer that stops early gets the server-side result set released
-    (CancelRetrievePropertiesEx).
-    """
-
-    def more(token: str) -> asyncio.Task[Any]:
-        return asyncio.ensure_future(
-            t.invoke(
-                "PropertyCollector",
-                collector,
-                "ContinueRetrievePropertiesEx",
-                {"token": token},
-                auth="raise",
-                scope=scope,
-            )
-        )
-
-    result = await t.invoke(
-        "PropertyCollector",
-        collector,
-        "RetrievePropertiesEx",
-        {"specSet": [spec], "options": {"_typeName": "RetrieveOptions", "maxObjects": max_objects}},
-        auth="raise",
-        scope=scope,
-    )
-    open_token: str | None = None  # a result set the server still holds for us
-    pending: asyncio.Task[Any] | None = None
-    try:
-        while result is not None:
-            open_token = result.get("token") or None
-            pending = more(open_token) if open_token else None
-            if pending is not None:
-                await asyncio.sleep(0)  # let it put the request on the wire before we parse
-            yield result.get("objects") or []
-            if pending is None:
-                return
-            result = await pending
-            pending = None
-        open_token = None
-    finally:
-        if pending is not None:
-            if not pending.done():
-                pending.cancel()
-            outcomes = await asyncio.gather(pending, return_exceptions=True)
-            outcome = outcomes[0]
-            if isinstance(outcome, dict):
-                open_token = outcome.get("token") or None
-        if open_token:
-            try:
-                await t.invoke(
-                    "PropertyCollector",
-                    collector,
-                    "CancelRetrievePropertiesEx",
-                    {"token": open_token},
-                    auth="none",
-                    timeout_s=10.0,
-                )
-            except GuestnetError as e:  # best effort: the server expires it anyway
-                log.debug("CancelRetrievePropertiesEx failed: %s", e)
-
-
-def props_of(obj_content: Mapping[str, Any]) -> dict[str, Any]:
-    """DynamicProperty list → {path: plain value}; MORs become their moid."""
-    d: dict[str, Any] = {}
-    for p in obj_content.get("propSet") or ():
-        v = p.get("val")
-        if type(v) is dict:
-            if "_value" in v:
-                v = v["_value"]
-            elif v.get("_typeName") == MOR:
-                v = v["value"]
-        d[p["name"]] = v
-    return d
 
 
 # Position of each VM property in a record (a list, cheaper than a dict per VM).
@@ -361,36 +225,52 @@ def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
     return build_vm(moid, [d.get(p) for p in VM_PROPERTIES], folders)
 
 
-async def load_folders(
-    t: Transport, view_manager: str, collector: str, root: str, max_objects: int, scope: int
-) -> FolderMap:
+async def load_folders(t: Transport, refs: ServiceRefs, max_objects: int, scope: int) -> FolderMap:
     """One retrieval of every Folder/Datacenter name + parent (for paths and root resolution)."""
-    folders = FolderMap(root=root)
-    view = await create_view(t, view_manager, root, CONTAINER_TYPES, "Folder", scope)
+    folders = FolderMap(root=refs.root_folder)
+    view = await create_view(
+        t, refs.view_manager, refs.root_folder, CONTAINER_TYPES, "Folder", scope
+    )
+
+    async def parse(page: list[dict[str, Any]]) -> None:
+        for oc in page:
+            _add_container(folders, oc)
+
+    prop_sets = [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES]
+    await _retrieve_view(t, refs, view, prop_sets, max_objects, scope, parse)
+    return folders
+
+
+def _add_container(folders: FolderMap, oc: Mapping[str, Any]) -> None:
+    d = props_of(oc)
+    obj = oc["obj"]
+    folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+
+
+async def _retrieve_view(
+    t: Transport,
+    refs: ServiceRefs,
+    view: str,
+    prop_sets: Iterable[tuple[str, Iterable[str]]],
+    max_objects: int,
+    scope: int,
+    parse: Callable[[list[dict[str, Any]]], Awaitable[None]],
+) -> None:
+    """Hand every page of a retrieval over ``view`` to ``parse`` (a malformed page is
+    BadResponse), then destroy the view."""
     try:
-        spec = view_spec(view, [(ct, CONTAINER_PROPERTIES) for ct in CONTAINER_TYPES])
-        pages = retrieve_pages(t, collector, spec, max_objects, scope)
+        spec = view_spec(view, prop_sets)
+        pages = retrieve_pages(t, refs.property_collector, spec, max_objects, scope)
         async with aclosing(pages):
             async for page in pages:
                 try:
-                    for oc in page:
-                        d = props_of(oc)
-                        obj = oc["obj"]
-                        folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
+                    await parse(page)
                 except (KeyError, TypeError, AttributeError):
                     raise BadResponse(
                         f"malformed RetrievePropertiesEx answer from {t.host}"
                     ) from None
     finally:
-        await _destroy_quietly(t, view)
-    return folders
-
-
-async def _destroy_quietly(t: Transport, view: str) -> None:
-    try:
-        await destroy_view(t, view)
-    except GuestnetError as e:
-        log.debug("DestroyView %s failed: %s", view, e)
+        await destroy_view_quietly(t, view)
 
 
 def container_type(folders: FolderMap, moid: str) -> str:
@@ -398,64 +278,51 @@ def container_type(folders: FolderMap, moid: str) -> str:
 
 
 async def resolve_root(
-    t: Transport,
-    view_manager: str,
-    collector: str,
-    root_folder: str,
-    root: str | None,
-    max_objects: int,
-    scope: int,
+    t: Transport, refs: ServiceRefs, root: str | None, max_objects: int, scope: int
 ) -> tuple[str, str, FolderMap]:
     """(container moid, container type, folder map prefilled with its ancestors)."""
     if root is None or normalize_path(root) == "":
-        return root_folder, "Folder", FolderMap(root=root_folder)
-    folders = await load_folders(t, view_manager, collector, root_folder, max_objects, scope)
+        return refs.root_folder, "Folder", FolderMap(root=refs.root_folder)
+    folders = await load_folders(t, refs, max_objects, scope)
     moid = folders.find(root)
     return moid, container_type(folders, moid), folders
 
 
+async def create_inventory_view(
+    t: Transport, refs: ServiceRefs, container: str, ctype: str, scope: int
+) -> str:
+    """A recursive view over the VMs, Folders and Datacenters under ``container``."""
+    types = ("VirtualMachine", *CONTAINER_TYPES)
+    return await create_view(t, refs.view_manager, container, types, ctype, scope)
+
+
 async def list_vms(
     t: Transport,
-    view_manager: str,
-    collector: str,
-    root_folder: str,
+    refs: ServiceRefs,
     root: str | None = None,
     max_objects: int = DEFAULT_MAX_OBJECTS,
 ) -> list[VM]:
     scope = t.session_gen  # a renewed session mid-way raises SessionRenewed: list again
-    container, ctype, folders = await resolve_root(
-        t, view_manager, collector, root_folder, root, max_objects, scope
-    )
-    view = await create_view(
-        t, view_manager, container, ("VirtualMachine", *CONTAINER_TYPES), ctype, scope
-    )
+    container, ctype, folders = await resolve_root(t, refs, root, max_objects, scope)
+    view = await create_inventory_view(t, refs, container, ctype, scope)
     # Records (tuples of plain values, which the garbage collector stops tracking) while the
     # pages come in; VMs once all folders are known. Building 50,000 dataclasses during the
     # paging would make every full GC pass walk them again and again.
     out: list[tuple[str, tuple[Any, ...]]] = []
-    try:
-        spec = view_spec(view, inventory_prop_sets())
-        pages = retrieve_pages(t, collector, spec, max_objects, scope)
-        async with aclosing(pages):
-            async for page in pages:
-                try:
-                    for i, oc in enumerate(page):
-                        if i % _SLICE == _SLICE - 1:
-                            # give the request for the next page (already under way) a turn,
-                            # so it reaches the server while this page is being parsed
-                            await asyncio.sleep(0)
-                        obj = oc["obj"]
-                        if obj["type"] == "VirtualMachine":
-                            out.append((obj["value"], vm_record(oc)))
-                        else:
-                            d = props_of(oc)
-                            folders.set(obj["value"], d.get("name"), d.get("parent"), obj["type"])
-                except (KeyError, TypeError, AttributeError):
-                    raise BadResponse(
-                        f"malformed RetrievePropertiesEx answer from {t.host}"
-                    ) from None
-    finally:
-        await _destroy_quietly(t, view)
+
+    async def parse(page: list[dict[str, Any]]) -> None:
+        for i, oc in enumerate(page):
+            if i % _SLICE == _SLICE - 1:
+                # give the request for the next page (already under way) a turn, so it
+                # reaches the server while this page is being parsed
+                await asyncio.sleep(0)
+            obj = oc["obj"]
+            if obj["type"] == "VirtualMachine":
+                out.append((obj["value"], vm_record(oc)))
+            else:
+                _add_container(folders, oc)
+
+    await _retrieve_view(t, refs, view, inventory_prop_sets(), max_objects, scope, parse)
     with _gc_paused():
         return [build_vm(moid, rec, folders) for moid, rec in out]
 

@@ -15,21 +15,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 import socket
 import ssl
 from dataclasses import dataclass
 
-from tui.vsphere.errors import ConnectError, GuestnetError, RequestTimeout, TLSVerifyError
+from tui.vsphere.errors import ConnectError, RequestTimeout, SpecError, TLSVerifyError
 from tui.vsphere.models import Thumbprints, TLSSpec
 
 TLSMode = str  # "system-ca" | "ca-file" | "pinned" | "insecure"
 
-_HEX = re.compile(r"^[0-9A-F]+$")
-
-
-class SpecError(GuestnetError):
-    """A connection setting is invalid (bad thumbprint, missing CA file, bad release)."""
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_ALGO_OF_BYTES = {32: "sha256", 20: "sha1"}
 
 
 def colon_hex(digest: bytes) -> str:
@@ -43,17 +39,34 @@ def thumbprints_of(der: bytes) -> Thumbprints:
     )
 
 
-def normalize_thumbprint(value: str) -> tuple[str, str]:
-    """``"aa:bb…"`` / ``"AABB…"`` → ``("sha256" | "sha1", "AA:BB:…")``; SpecError when malformed."""
-    compact = re.sub(r"[\s:]", "", value).upper()
-    if not compact or not _HEX.match(compact) or len(compact) not in (40, 64):
+def normalize_thumbprint(value: str) -> str | None:
+    """guestnet's one thumbprint rule (profiles, known_hosts entries, pins, ``TLSSpec``).
+
+    Accepted, as govc writes and reads them: a SHA-256 (32 bytes) or SHA-1 (20 bytes) digest as
+    colon-separated pairs of hex digits, upper or lower case, with surrounding whitespace
+    ignored, e.g. ``ab:CD:01:…``. Returned: the same digest in upper case colon hex. Anything else
+    — hex without colons, other separators, whitespace inside, a pair of one or three digits,
+    another number of bytes — gives None.
+    """
+    parts = value.strip().split(":")
+    if len(parts) not in _ALGO_OF_BYTES:
+        return None
+    if not all(len(p) == 2 and p[0] in _HEX_DIGITS and p[1] in _HEX_DIGITS for p in parts):
+        return None
+    return ":".join(parts).upper()
+
+
+def thumbprint_pin(value: str) -> tuple[str, str]:
+    """A thumbprint to pin → ``("sha256" | "sha1", "AA:BB:…")``; SpecError when it is not one
+    (see ``normalize_thumbprint`` for what is accepted)."""
+    normalized = normalize_thumbprint(value)
+    if normalized is None:
         shown = value if len(value) <= 110 else value[:107] + "..."
         raise SpecError(
             f"invalid thumbprint {shown!r}: expected a SHA-256 (32 bytes) or SHA-1 (20 bytes) "
-            "digest in hex, e.g. AB:CD:…"
+            "digest in colon hex, e.g. AB:CD:…"
         )
-    algo = "sha256" if len(compact) == 64 else "sha1"
-    return algo, ":".join(compact[i : i + 2] for i in range(0, len(compact), 2))
+    return _ALGO_OF_BYTES[normalized.count(":") + 1], normalized
 
 
 class PinMismatch(ssl.SSLCertVerificationError):
@@ -99,7 +112,7 @@ def build_context(tls: TLSSpec) -> tuple[ssl.SSLContext, TLSMode, CertRecorder]:
     """The SSLContext for ``tls`` plus its mode name and the recorder of presented certificates."""
     recorder = CertRecorder()
     if tls.thumbprint:
-        recorder.pin = normalize_thumbprint(tls.thumbprint)
+        recorder.pin = thumbprint_pin(tls.thumbprint)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE  # trust is the digest check in the handshake hook

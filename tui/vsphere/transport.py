@@ -27,6 +27,7 @@ from tui.vsphere.errors import (
     BadResponse,
     ConnectError,
     GuestnetError,
+    InternalSignal,
     RequestTimeout,
     TLSVerifyError,
     TransportError,
@@ -45,16 +46,24 @@ def user_agent() -> str:
     return f"guestnet/{__version__} (python/{platform.python_version()}; {system})"
 
 
-class SessionRenewed(GuestnetError):
+class SessionRenewed(InternalSignal):
     """A call met an expired session; the client has logged in again but did not replay the call.
 
-    The caller re-creates its session-scoped objects (views, collectors, filters) or checks
-    whether a non-idempotent call had an effect, then calls again.
+    An internal signal, not a user-facing error: the caller re-creates its session-scoped objects
+    (views, collectors, filters) or checks whether a non-idempotent call had an effect, then calls
+    again. A caller that gives up raises ``as_error()`` instead.
     """
 
     def __init__(self, request: str) -> None:
         self.request = request
         super().__init__(f"session expired during {request}; logged in again")
+
+    def as_error(self) -> VimFault:
+        """The user-facing error for a session that keeps expiring under the caller's feet."""
+        return VimFault(SESSION_KEEPS_EXPIRING, request=self.request)
+
+
+SESSION_KEEPS_EXPIRING = Fault("NotAuthenticated", "the session keeps expiring")
 
 
 def _one_line(text: str, limit: int = 120) -> str:
@@ -94,7 +103,8 @@ class Transport:
         )
         self.prefix = ""  # "/sdk/vim25/<release>" once the release is known
         self.session_id: str | None = None
-        self.session_gen = 0
+        self.session_gen = 0  # +1 per re-login: session-scoped objects carry theirs (``scope``)
+        self.session_user: str | None = None  # UserSession.userName of the latest Login
         self.last_activity = time.monotonic()
         self.request_count = 0
         self.relogin: Callable[[], Awaitable[None]] | None = None
