@@ -273,7 +273,7 @@ class GuestnetApp(App[int]):
             return
         self.session = None
         try:
-            await asyncio.wait_for(_logout(main), self.logout_seconds)
+            await _logout(main, self.logout_seconds)
         except TimeoutError:
             self.notify(
                 f"Logout did not finish in {self.logout_seconds:g} s; "
@@ -332,9 +332,18 @@ class GuestnetApp(App[int]):
             yield from _main_commands(self, main)
 
 
-async def _logout(main: MainScreen) -> None:
-    await main.close()
-    await main.client.close()
+async def _logout(main: MainScreen, seconds: float) -> None:
+    """``main.close()``, then the client's logout, within ``seconds`` in all (TimeoutError past
+    that). The logout is started even when closing the screen took all the time, so the client
+    at least marks itself closed and stops its keepalive."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    try:
+        await asyncio.wait_for(main.close(), seconds)
+    finally:
+        logout = asyncio.ensure_future(main.client.close())
+        await asyncio.sleep(0)  # one turn of the loop: the logout's first step runs
+        await asyncio.wait_for(logout, max(0.0, end - loop.time()))
 
 
 def default_guest_username(profile: Profile) -> str:

@@ -30,13 +30,14 @@ from textual.worker import Worker
 from tui.ui.audit import AuditSink
 from tui.ui.screens.batch_control import BatchControl
 from tui.ui.screens.modals import ConfirmModal
+from tui.ui.screens.vm_control import VMControl
 from tui.ui.session import VCenter
-from tui.ui.vmstore import SORT_COLUMNS, VMStore
+from tui.ui.vmstore import VMStore
 from tui.ui.widgets.fault_pane import FaultPane, fault_json
 from tui.ui.widgets.info_bar import InfoBar
 from tui.ui.widgets.linetable import LineTable
 from tui.ui.widgets.task_pane import TaskPane, TaskTable
-from tui.ui.widgets.vm_table import HOST_MIN_WIDTH, VMTable
+from tui.ui.widgets.vm_table import VMTable
 from tui.ui.worker_errors import notify_worker_error
 from tui.vsphere.errors import GuestnetError
 from tui.vsphere.models import VM, VMBatch
@@ -105,7 +106,8 @@ class MainScreen(Screen[None]):
         self.demo = demo
         self.clock = clock
         self.store = VMStore()
-        self.batches = BatchControl(
+        self.vm_control = VMControl(self, self.store)
+        self.batch_control = BatchControl(
             self,
             profile,
             client,
@@ -269,42 +271,22 @@ class MainScreen(Screen[None]):
         banner.display = bool(text)
 
     def apply_vm_batch(self, batch: VMBatch) -> None:
-        table = self.vm_table
-        keep = table.cursor_key
-        result = self.store.apply(batch)
         if batch.resync:
             self.loaded = True
             if self.status:
                 self._set_banner("")
             self.refresh_bindings()
-        if result.structural:
-            pos = self.store.position(keep) if keep is not None else None
-            table.rows_changed()
-            if pos is not None and pos != table.cursor:
-                table.cursor = pos
-            self._update_counts()
-        else:  # rows changed in place: counts and marks are as they were
-            for moid in result.modified:
-                table.refresh_moid(moid)
+        result = self.vm_control.apply(batch)
         if batch.resync:
             self.task_pane.addresses_reloaded()
         elif result.ips:
             self.task_pane.addresses_changed(result.ips)
 
-    def _update_counts(self) -> None:
-        s = self.store
-        n, m = len(s.visible), s.total
-        text = f"{n} of {m}" if s.filtered else f"{m} VMs"
-        if s.marks:
-            text += f" · {len(s.marks)} marked"
-        self.query_one("#count", Static).update(text)
-        self.query_one(InfoBar).set_counts(len(s.marks), s.total)
-
     def action_resync(self) -> None:
         self.notify("Re-reading the inventory…", timeout=2)
         self.start_watch()
 
-    # -- filter, marks, sort ------------------------------------------------------------------
+    # -- filter, marks, sort (tui/ui/screens/vm_control.py) ----------------------------------
     def action_filter(self) -> None:
         if self.narrow and self.active != "vms":
             self.action_show_pane("vms")
@@ -312,13 +294,7 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_filter(event.input.value)  # the value now: a late event is not re-applied
-
-    def _set_filter(self, text: str) -> None:
-        if text != self.store.filter_text:
-            self.store.set_filter(text)
-            self.vm_table.rows_changed()
-            self._update_counts()
+        self.vm_control.set_filter(event.input.value)  # the value now, not a late event's
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -330,48 +306,27 @@ class MainScreen(Screen[None]):
         filt = self.query_one("#filter", Input)
         if filt.value:
             filt.value = ""
-            self._set_filter("")  # now; the Input.Changed that follows finds nothing to do
+            self.vm_control.set_filter("")  # now; the Input.Changed that follows finds nothing
         if self.focused is filt:
             self.set_focus(self.vm_table)
 
     def action_mark(self) -> None:
-        key = self.vm_table.cursor_key
-        if key is None:
-            return
-        self.store.toggle_mark(key)
-        self.vm_table.refresh_row(self.vm_table.cursor)
-        self.vm_table.action_cursor_down()
-        self._update_counts()
+        self.vm_control.mark_cursor()
 
     def action_mark_all(self) -> None:
-        added = self.store.mark_visible()
-        self.vm_table.refresh()
-        self._update_counts()
-        self.notify(f"Marked {added} more ({len(self.store.marks)} marked)", timeout=2)
+        self.vm_control.mark_all()
 
     def action_unmark(self) -> None:
-        self.store.clear_marks()
-        self.vm_table.refresh()
-        self._update_counts()
-
-    def sortable_columns(self) -> list[str]:
-        wide = self.vm_table.content_width >= HOST_MIN_WIDTH
-        return [c for c in SORT_COLUMNS if c != "host" or wide]
+        self.vm_control.unmark()
 
     def action_sort(self, step: int) -> None:
-        cols = self.sortable_columns()
-        cur = self.store.sort_column
-        i = cols.index(cur) if cur in cols else 0
-        self.sort_by(cols[(i + step) % len(cols)], self.store.sort_reverse)
+        self.vm_control.sort_step(step)
+
+    def sortable_columns(self) -> list[str]:
+        return self.vm_control.sortable_columns()
 
     def sort_by(self, column: str, reverse: bool) -> None:
-        keep = self.vm_table.cursor_key
-        self.store.set_sort(column, reverse)
-        self.vm_table.refresh_header()
-        self.vm_table.rows_changed()
-        if keep is not None and (pos := self.store.position(keep)) is not None:
-            self.vm_table.cursor = pos
-        self.notify(f"Sorted by {column} {'descending' if reverse else 'ascending'}", timeout=1.5)
+        self.vm_control.sort_by(column, reverse)
 
     # -- selection → fault pane ---------------------------------------------------------------
     @on(LineTable.CursorMoved)
@@ -384,7 +339,7 @@ class MainScreen(Screen[None]):
             self._show_vm_fault(event.key)
 
     def _show_vm_fault(self, moid: str | None) -> None:
-        row = self.batches.latest_row.get(moid) if moid is not None else None
+        row = self.batch_control.latest_row.get(moid) if moid is not None else None
         if row is not None:
             self.fault_pane.show(row)
 
@@ -396,16 +351,18 @@ class MainScreen(Screen[None]):
     def action_start(self) -> None:
         key = self.vm_table.cursor_key
         cursor = [self.store.vms[key]] if key is not None else []
-        self.batches.start(self.store.marked_vms() or cursor)
+        self.batch_control.start(self.store.marked_vms() or cursor)
 
     def action_retry(self) -> None:
-        self.batches.retry()
+        self.batch_control.retry()
 
     def action_cancel(self) -> None:
-        self.batches.cancel(self.task_table.selected_row() if self.task_table.has_focus else None)
+        self.batch_control.cancel(
+            self.task_table.selected_row() if self.task_table.has_focus else None
+        )
 
     def action_abort(self) -> None:
-        self.batches.abort(self._context_vm())
+        self.batch_control.abort(self._context_vm())
 
     def _context_vm(self) -> VM | None:
         if self.task_table.has_focus or (self.narrow and self.active in ("tasks", "fault")):
@@ -474,9 +431,10 @@ class MainScreen(Screen[None]):
         """Stop this screen's workers (the VM watch, every batch, cancel and abort calls) and
         wait for each to unwind: a batch's run closes its task collector on the way out. The
         client stays open; whoever connected it logs out after this."""
-        for worker in self.workers.cancel_node(self):
-            with contextlib.suppress(Exception):  # WorkerCancelled, or the error it ended with
-                await worker.wait()
+        workers = self.workers.cancel_node(self)
+        # gather, not one wait() after another: Worker.wait() swallows a CancelledError, so
+        # only gather lets a caller's timeout (the app's bounded logout) cancel this wait
+        await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         notify_worker_error(event, self.notify)
