@@ -187,7 +187,7 @@ async def bench(n: int) -> dict[str, float]:
         # a 300-VM batch: 1,200 task events
         batch_vms = client.vms[:300]
         c0 = time.process_time()
-        main._launch(batch_vms, [], GuestCredentials("root", _secret()), None)
+        main.batch_control.launch_now(batch_vms, [], GuestCredentials("root", _secret()), None)
         b = main.task_pane.latest
         assert b is not None
         while not b.finished:  # noqa: ASYNC110

@@ -99,6 +99,7 @@ class Script:
     step: float = 0.0
     break_after: int | None = None  # raise run_error after this many VMs
     run_error: GuestnetError | None = None
+    exit_hangs: bool = False  # closing the run never finishes (a vCenter that stopped answering)
 
 
 class FakeRun:
@@ -114,6 +115,8 @@ class FakeRun:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.client.script.exit_hangs:
+            await asyncio.Event().wait()
         self.closed = True
 
     async def cancel(self, vm_moid: str) -> bool:

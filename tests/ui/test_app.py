@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -63,6 +64,20 @@ async def _start(
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, StartModal), what="start modal")
     await pilot.press(*password, "enter")
     await wait_for(pilot, lambda: main.task_pane.latest is not None, what="batch")
+
+
+def _held_app(**script: Any) -> tuple[GuestnetApp, FakeClient, list[dict[str, Any]]]:
+    """Five VMs; clone-000's task runs until it is cancelled or ``script.hold`` lets it go."""
+    run = Script(hold={"clone-000"}, **script)
+    return _app(FakeClient(make_vms(5), script=run, guest_password=GUEST_PW))
+
+
+async def _hold_one(pilot: Pilot[Any]) -> MainScreen:
+    """The main screen with one batch of clone-000, still open."""
+    main = await main_screen(pilot)
+    await _start(pilot, main, marks=1)
+    await wait_for(pilot, lambda: main.running_tasks() == 1, what="a running task")
+    return main
 
 
 async def test_watch_stream_error_is_a_banner_and_ctrl_r_restarts_it() -> None:
@@ -130,13 +145,52 @@ async def test_logout_on_a_dead_link_is_bounded() -> None:
     assert app.return_code == 0
 
 
-async def test_quit_while_tasks_run_asks_first() -> None:
-    script = Script(hold={"clone-000"})
-    app, client, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+async def test_logout_is_bounded_when_a_run_cannot_close() -> None:
+    """The screen's close (each batch leaves its run) counts against the same bound; the
+    client's logout is started all the same."""
+    app, client, _ = _held_app(exit_hangs=True)
+    app.logout_seconds = 0.3
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        main = await _hold_one(pilot)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
+        assert client.closed == 1 and not client.runs[-1].closed
+        assert any("Logout did not finish" in n.message for n in app._notifications)
+        assert not [w for w in app.workers if w.node is main]
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_batch_runs_on_while_a_modal_is_shown_over_the_main_screen() -> None:
+    app, client, audit = _held_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        main = await main_screen(pilot)
-        await _start(pilot, main, marks=1)
-        await wait_for(pilot, lambda: main.running_tasks() == 1, what="a running task")
+        main = await _hold_one(pilot)
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.totals()["running"] == 1, what="running")
+        main.vm_table.focus()
+        await pilot.press("s")  # a second start dialog over the main screen
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
+        client.script.hold.clear()
+        client.runs[-1]._wake.set()
+        await wait_for(pilot, lambda: batch.finished, what="the batch behind the modal")
+        assert isinstance(app.screen, StartModal)
+        assert batch.totals()["succeeded"] == 1
+        await wait_for(
+            pilot,
+            lambda: any(r["action"] == "guest-network-result" for r in audit),
+            what="the result record",
+        )
+        await pilot.press("escape", "q")
+    assert app.return_code == 0
+
+
+async def test_quit_while_tasks_run_asks_first() -> None:
+    app, client, _ = _held_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _hold_one(pilot)
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
         assert "still open" in screen_text(app)
@@ -557,13 +611,21 @@ async def test_palette_saves_the_fault_to_a_file(
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Save fault to file")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: _palette_offers(app, "Save fault to file"), what="match")
         await pilot.press("enter")
         await wait_for(pilot, lambda: _saved_faults(tmp_path), what="file")
         await pilot.press("q")
     (saved,) = _saved_faults(tmp_path)
     assert saved.name.startswith("guestnet-fault-clone-000-")
     assert json.loads(saved.read_text(encoding="utf-8"))["fault"]["type"] == "InvalidGuestLogin"
+
+
+def _palette_offers(app: GuestnetApp, title: str) -> bool:
+    """The command palette is open with ``title`` as its highlighted (Enter's) command."""
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    highlighted = app.screen.query_one(CommandList).highlighted_option
+    return isinstance(highlighted, Command) and highlighted.hit.text == title
 
 
 def _saved_faults(directory: Path) -> list[Path]:
@@ -623,8 +685,9 @@ async def test_typeahead_after_slash_lands_in_the_filter() -> None:
         assert driver is not None
         for key, char in [("slash", "/"), ("c", "c"), ("l", "l"), ("o", "o"), ("n", "n")]:
             driver.send_message(events.Key(key, char))  # all queued before any is handled
-        await pilot.pause(0.2)
-        assert main.query_one("#filter", Input).value == "clon"
+        filt = main.query_one("#filter", Input)
+        await wait_for(pilot, lambda: filt.value == "clon", within=5, what="the typed filter")
+        assert filt.value == "clon"
         await pilot.press("escape", "q")
 
 
@@ -705,12 +768,9 @@ async def test_palette_offers_a_host_sort_only_when_the_host_column_shows() -> N
 
 
 async def test_cancel_with_nothing_queued_says_so_instead_of_asking() -> None:
-    script = Script(hold={"clone-000"})
-    app, _, _ = _app(FakeClient(make_vms(5), script=script, guest_password=GUEST_PW))
+    app, _, _ = _held_app()
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
-        main = await main_screen(pilot)
-        await _start(pilot, main, marks=1)
-        await wait_for(pilot, lambda: main.running_tasks() == 1, what="a running task")
+        main = await _hold_one(pilot)
         batch = main.task_pane.latest
         assert batch is not None
         await wait_for(pilot, lambda: batch.totals()["running"] == 1, what="running")

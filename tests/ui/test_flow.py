@@ -319,7 +319,11 @@ async def test_read_only_profile_refuses_start(sim: SimServer) -> None:
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         main = await main_screen(pilot)
         await pilot.press("s")
-        await pilot.pause(0.1)
+        await wait_for(
+            pilot,
+            lambda: any("read-only" in n.message for n in app._notifications),
+            what="the refusal",
+        )
         assert not isinstance(app.screen, StartModal)
         assert main.task_pane.latest is None
         assert any("read-only" in n.message for n in app._notifications)
@@ -509,8 +513,16 @@ async def test_server_restart_is_a_banner_then_the_table_resyncs(sim: SimServer)
             original(text)
 
         main._on_status = spy  # type: ignore[method-assign]
+        resyncs: list[bool] = []
+        apply = main.apply_vm_batch
+
+        def count(batch: Any) -> None:
+            resyncs.append(batch.resync)
+            apply(batch)
+
+        main.apply_vm_batch = count  # type: ignore[method-assign]
         main.start_watch()  # a fresh watch that reports to the spy
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any(resyncs), what="the fresh watch's first read")
         await asyncio.to_thread(sim.restart, 1.0)
         m = _moids(main, ["db-02"])[0]
         sim.set_ip("db-02", "10.7.7.7")

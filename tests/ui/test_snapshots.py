@@ -19,8 +19,10 @@ from tests.ui.fakes import (
     make_profile,
     make_vms,
 )
+from tests.ui.helpers import main_screen, wait_for
 from tui.ui.app import GuestnetApp
 from tui.ui.screens.main import MainScreen
+from tui.ui.screens.modals import StartModal
 from tui.vsphere.models import Fault
 
 SIZES = [(80, 24), (160, 48)]
@@ -53,11 +55,7 @@ def _app() -> GuestnetApp:
 
 
 async def _settle(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    for _ in range(200):
-        if isinstance(app.screen, MainScreen) and app.screen.loaded:
-            break
-        await pilot.pause(0.02)
+    await main_screen(pilot, within=30)
     await pilot.pause()
 
 
@@ -72,12 +70,14 @@ async def _ran_batch(pilot: Pilot[Any]) -> MainScreen:
     main = pilot.app.screen
     assert isinstance(main, MainScreen)
     await pilot.press("space", "space", "space", "space", "space", "s")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, StartModal), what="start modal")
     await pilot.press(*PASSWORD, "enter")
-    for _ in range(200):
-        b = main.task_pane.latest
-        if b is not None and b.finished:
-            break
-        await pilot.pause(0.02)
+    await wait_for(
+        pilot,
+        lambda: (b := main.task_pane.latest) is not None and b.finished,
+        within=30,
+        what="the batch to finish",
+    )
     main.vm_table.focus()
     await pilot.pause()
     pilot.app.clear_notifications()
@@ -100,7 +100,7 @@ def test_credential_modal(snap_compare: Any, size: tuple[int, int]) -> None:
         await _settle(pilot)
         # clone-005 is powered off: pre-flight lists it as a skip
         await pilot.press(*["space"] * 6, "s")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, StartModal), what="modal")
         await pilot.press(*PASSWORD)  # shown masked
         pilot.app.clear_notifications()
         _no_blink(pilot)

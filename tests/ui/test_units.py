@@ -1,4 +1,5 @@
-"""The UI's pure parts: VM store (filter, marks, sort, live changes), batches, themes, keys."""
+"""The UI's pure parts: VM store (filter, marks, sort, live changes), batches, themes, keys, audit
+sink."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.ui.fakes import T0, guest_login_fault, make_vms
+from tui.ui.audit import SessionAudit
 from tui.ui.keys import keys_markdown
 from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time, ip_changed, ip_result
 from tui.ui.themes import ThemeError, load_theme_text, shipped_themes, user_themes
@@ -300,3 +302,29 @@ def test_unset_values_sort_last_in_both_directions() -> None:
         assert n and all(ip is None for ip in ips[-n:]) and None not in ips[:-n]
     s.set_sort("ip", False)
     assert s.vms[s.visible[0]].ip_address == "10.0.0.2"
+
+
+def test_session_audit_names_its_session_and_a_failed_write_is_a_warning() -> None:
+    written: list[dict[str, object]] = []
+    warnings: list[str] = []
+    audit = SessionAudit(
+        "lab", "vc.example.test", "admin", warn=warnings.append, write=lambda **f: written.append(f)
+    )
+    audit("abort-customization", vms=[("web-01", "vm-1")], outcome="succeeded")
+    assert written == [
+        {
+            "action": "abort-customization",
+            "profile": "lab",
+            "host": "vc.example.test",
+            "vc_user": "admin",
+            "vms": [("web-01", "vm-1")],
+            "outcome": "succeeded",
+        }
+    ]
+    assert warnings == []
+
+    def full(**_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    SessionAudit("lab", "vc", "admin", warn=warnings.append, write=full)("connect")
+    assert warnings == ["Audit log not written: [Errno 28] No space left on device"]

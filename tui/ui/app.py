@@ -1,9 +1,13 @@
-"""The guestnet Textual app: profile picker → connect → main screen. Entry point ``run()``."""
+"""The guestnet Textual app: profile picker → connect → main screen. Entry point ``run()``.
+
+The app knows its screens; no screen knows the app. Screens ask with messages
+(``PickerScreen.ProfileChosen``, ``MainScreen.LeaveRequested``) and get what they need through
+their constructors (the connected client, the profile, the session's audit sink).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -12,19 +16,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from tui.config.profiles import Profile, ProfileError
+from tui.ui.audit import SessionAudit
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.modals import ConfirmModal, PasswordModal, TrustModal
+from tui.ui.screens.modals import PasswordModal, TrustModal
 from tui.ui.screens.picker import PickerScreen
 from tui.ui.session import Connector, VCenter, default_connector
 from tui.ui.themes import DEFAULT_THEME, shipped_themes, user_themes
+from tui.ui.worker_errors import notify_worker_error
 from tui.vsphere.errors import GuestnetError, TLSVerifyError, VimFault
 from tui.vsphere.models import TLSSpec
 from tui.vsphere.secret import Secret
@@ -148,28 +154,11 @@ class GuestnetApp(App[int]):
             except OSError as exc:
                 self.notify(f"Cannot remember the theme: {exc.strerror}", severity="warning")
 
-    # -- audit --------------------------------------------------------------------------------
-    def audit(self, action: str, **fields: Any) -> None:
-        """Record an action in the audit log; a write failure is a notification."""
-        main = self.session
-        base: dict[str, Any] = {}
-        if main is not None:
-            base = {
-                "profile": main.profile.name,
-                "host": main.client.host,
-                "vc_user": main.client.username,
-            }
-        try:
-            if self._audit is not None:
-                self._audit(action=action, **base, **fields)
-            else:
-                from tui.config.audit import AuditLog
-
-                AuditLog().record(action=action, **base, **fields)
-        except (OSError, TypeError, ValueError) as exc:
-            self.notify(f"Audit log not written: {exc}", severity="warning")
-
     # -- connect ------------------------------------------------------------------------------
+    @on(PickerScreen.ProfileChosen)
+    def _profile_chosen(self, message: PickerScreen.ProfileChosen) -> None:
+        self._connect(message.profile)
+
     def connect_profile(self, name: str) -> None:
         profile = self.profiles.get(name)
         if profile is None:
@@ -250,7 +239,19 @@ class GuestnetApp(App[int]):
         self.open_session(profile, client)
 
     def open_session(self, profile: Profile, client: VCenter) -> None:
-        main = MainScreen(profile, client, demo=self.demo, clock=self.clock)
+        """The main screen for a connected vCenter. (One session at a time: a second vCenter
+        would be a second ``MainScreen`` with its own client and ``SessionAudit``.)"""
+        audit = SessionAudit(
+            profile.name, client.host, client.username, warn=self._warn, write=self._audit
+        )
+        main = MainScreen(
+            profile,
+            client,
+            audit=audit,
+            guest_username=partial(default_guest_username, profile),
+            demo=self.demo,
+            clock=self.clock,
+        )
         self.session = main
         if profile.theme:
             if profile.theme in self.available_themes:
@@ -259,24 +260,20 @@ class GuestnetApp(App[int]):
             else:
                 self.notify(f"Profile theme {profile.theme!r} not found", severity="warning")
         self.push_screen(main)
-        self.audit("connect", outcome="ok", tls_mode=client.tls_mode)
+        audit("connect", outcome="ok", tls_mode=client.tls_mode)
+
+    def _warn(self, text: str) -> None:
+        self.notify(text, severity="warning")
 
     async def close_session(self) -> None:
-        """Stop the streams and log out."""
+        """Close the main screen (its streams and runs), then log out; both within
+        ``logout_seconds``."""
         main = self.session
         if main is None:
             return
         self.session = None
-        streams = [
-            w for w in self.workers if w.group == "watch" or (w.group or "").startswith("batch-")
-        ]
-        for worker in streams:
-            worker.cancel()
-        for worker in streams:  # let each stream unwind before the client closes it
-            with contextlib.suppress(Exception):
-                await worker.wait()
         try:
-            await asyncio.wait_for(main.client.close(), self.logout_seconds)
+            await _logout(main, self.logout_seconds)
         except TimeoutError:
             self.notify(
                 f"Logout did not finish in {self.logout_seconds:g} s; "
@@ -296,37 +293,22 @@ class GuestnetApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    async def action_profiles(self) -> None:
+    def action_profiles(self) -> None:
         if self.session is not None:
-            await self._request_leave("profiles")
+            self.session.action_leave("profiles")
 
     async def action_quit(self) -> None:
-        if not self._quitting:
-            await self._request_leave("quit")
-
-    async def _request_leave(self, where: str) -> None:
-        main = self.session
-        if main is not None and main.running_tasks():
-            self._leave(where)  # a worker: the question waits for its answer
+        if self._quitting:
+            return
+        if self.session is not None:
+            self.session.action_leave("quit")  # asks first while tasks run
         else:
-            await self._finish_leave(where)
+            await self._finish_leave("quit")
 
-    @work(exclusive=True, group="leave", exit_on_error=False)
-    async def _leave(self, where: str) -> None:
-        main = self.session
-        if main is not None and (n := main.running_tasks()):
-            question = "Quit guestnet?" if where == "quit" else "Go back to the profile picker?"
-            open_tasks = "1 task is" if n == 1 else f"{n} tasks are"
-            ok = await self.push_screen_wait(
-                ConfirmModal(
-                    question,
-                    f"{open_tasks} still open. They go on in vCenter, but guestnet stops "
-                    "following them.",
-                )
-            )
-            if not ok:
-                return
-        await self._finish_leave(where)
+    @on(MainScreen.LeaveRequested)
+    async def _leave_requested(self, message: MainScreen.LeaveRequested) -> None:
+        if message.main is self.session:  # not a late second request for a closed session
+            await self._finish_leave(message.where)
 
     async def _finish_leave(self, where: str) -> None:
         if where == "quit":
@@ -339,11 +321,7 @@ class GuestnetApp(App[int]):
             self.pop_screen()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            err = event.worker.error
-            self.notify(
-                f"{err.__class__.__name__}: {err}", title=event.worker.name, severity="error"
-            )
+        notify_worker_error(event, self.notify)
 
     # -- palette ------------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -352,6 +330,30 @@ class GuestnetApp(App[int]):
         if isinstance(screen, MainScreen):
             main = screen
             yield from _main_commands(self, main)
+
+
+async def _logout(main: MainScreen, seconds: float) -> None:
+    """``main.close()``, then the client's logout, within ``seconds`` in all (TimeoutError past
+    that). The logout is started even when closing the screen took all the time, so the client
+    at least marks itself closed and stops its keepalive."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    try:
+        await asyncio.wait_for(main.close(), seconds)
+    finally:
+        logout = asyncio.ensure_future(main.client.close())
+        await asyncio.sleep(0)  # one turn of the loop: the logout's first step runs
+        await asyncio.wait_for(logout, max(0.0, end - loop.time()))
+
+
+def default_guest_username(profile: Profile) -> str:
+    """The start dialog's guest user: the profile's, else the user of ``GOVC_GUEST_LOGIN``."""
+    if profile.guest_username:
+        return profile.guest_username
+    from tui.config.credentials import guest_login_from_env
+
+    env = guest_login_from_env()
+    return env[0] if env is not None else ""
 
 
 def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand]:

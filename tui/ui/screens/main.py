@@ -1,7 +1,10 @@
-"""The main screen: VM table, task pane, fault pane; the actions on them.
+"""The main screen of one vCenter session: VM table, task pane, fault pane; the actions on them.
 
-Long-lived streams (the VM watch, each batch's task events) run as App-level workers with
-``exit_on_error=False``; their failures become a banner or a notification.
+It knows nothing of the app that shows it: what it needs (the connected client, the profile, an
+audit sink, the guest username default) comes into its constructor, and it talks upward with
+messages (``LeaveRequested``). Its long-lived streams (the VM watch, each batch's task events)
+are workers of this screen with ``exit_on_error=False``: they run while a modal or the help is
+shown over it, their failures become a banner or a notification, and ``close()`` stops them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,31 +22,46 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus, Resize
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
-from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, preflight
-from tui.ui.session import GuestNetworkRunLike, VCenter
-from tui.ui.tasks import Batch, TaskRow
-from tui.ui.vmstore import SORT_COLUMNS, VMStore
+from tui.ui.audit import AuditSink
+from tui.ui.screens.batch_control import BatchControl
+from tui.ui.screens.modals import ConfirmModal
+from tui.ui.screens.vm_control import VMControl
+from tui.ui.session import VCenter
+from tui.ui.vmstore import VMStore
 from tui.ui.widgets.fault_pane import FaultPane, fault_json
 from tui.ui.widgets.info_bar import InfoBar
 from tui.ui.widgets.linetable import LineTable
 from tui.ui.widgets.task_pane import TaskPane, TaskTable
-from tui.ui.widgets.vm_table import HOST_MIN_WIDTH, VMTable
+from tui.ui.widgets.vm_table import VMTable
+from tui.ui.worker_errors import notify_worker_error
 from tui.vsphere.errors import GuestnetError
-from tui.vsphere.models import VM, GuestCredentials, TaskEvent, VMBatch
+from tui.vsphere.models import VM, VMBatch
 
 if TYPE_CHECKING:
     from tui.config.profiles import Profile
-    from tui.ui.app import GuestnetApp
 
 PANES = ("vms", "tasks", "fault")
 NARROW_WIDTH = 100  # below this width, or this height, one pane at a time
 NARROW_HEIGHT = 30
+Leave = Literal["quit", "profiles"]
 
 
 class MainScreen(Screen[None]):
+    class LeaveRequested(Message):
+        """The admin asked to leave this session: ``quit`` the app or go back to the
+        ``profiles`` picker; running tasks, if any, were confirmed. The app calls ``close()``,
+        logs out and goes where asked."""
+
+        def __init__(self, main: MainScreen, where: Leave) -> None:
+            super().__init__()
+            self.main = main
+            self.where: Leave = where
+
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: handled as the key arrives, so keys typed right after "/" reach the filter
         Binding("slash", "filter", "Filter", priority=True),
@@ -64,9 +82,9 @@ class MainScreen(Screen[None]):
         Binding("1", "show_pane('vms')", "VMs", show=False),
         Binding("2", "show_pane('tasks')", "Tasks", show=False),
         Binding("3", "show_pane('fault')", "Fault", show=False),
-        Binding("p", "app.profiles", "Profiles"),
+        Binding("p", "leave('profiles')", "Profiles"),
         Binding("question_mark", "app.help", "Help"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("q", "leave('quit')", "Quit"),
     ]
 
     def __init__(
@@ -74,22 +92,34 @@ class MainScreen(Screen[None]):
         profile: Profile,
         client: VCenter,
         *,
+        audit: AuditSink,
+        guest_username: Callable[[], str],
         demo: bool = False,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``client``: the connected vCenter session, ``profile`` its profile; ``audit``
+        records this session's actions; ``guest_username()`` is the start dialog's default
+        guest user (asked each time: the environment may change)."""
         super().__init__(id="main")
         self.profile = profile
         self.client = client
         self.demo = demo
         self.clock = clock
         self.store = VMStore()
-        self.runs: dict[int, GuestNetworkRunLike] = {}
-        self.latest_row: dict[str, TaskRow] = {}  # VM moid -> its newest task row
+        self.vm_control = VMControl(self, self.store)
+        self.batch_control = BatchControl(
+            self,
+            profile,
+            client,
+            self.store,
+            audit=audit,
+            guest_username=guest_username,
+            reveal=self._reveal,
+        )
         self.active = "vms"
         self.narrow = False
         self.loaded = False
         self.status = ""
-        self._batch_no = 0
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -108,13 +138,6 @@ class MainScreen(Screen[None]):
             )
             yield FaultPane(id="fault-pane")
         yield Footer()
-
-    @property
-    def gapp(self) -> GuestnetApp:
-        from tui.ui.app import GuestnetApp
-
-        assert isinstance(self.app, GuestnetApp)
-        return self.app
 
     @property
     def vm_table(self) -> VMTable:
@@ -212,7 +235,7 @@ class MainScreen(Screen[None]):
 
     # -- VM stream ----------------------------------------------------------------------------
     def start_watch(self) -> None:
-        self.gapp.run_worker(
+        self.run_worker(
             self._watch(), group="watch", exclusive=True, exit_on_error=False, name="watch_vms"
         )
 
@@ -229,10 +252,10 @@ class MainScreen(Screen[None]):
             raise
         except GuestnetError as exc:
             self._set_banner(f"VM updates stopped: {exc} — ctrl+r re-syncs, p picks a profile")
-            self.gapp.notify(str(exc), title="VM updates stopped", severity="error")
+            self.notify(str(exc), title="VM updates stopped", severity="error")
         except Exception as exc:  # a bug below must not kill the app
             self._set_banner(f"VM updates stopped: {exc.__class__.__name__} — ctrl+r re-syncs")
-            self.gapp.notify(
+            self.notify(
                 f"{exc.__class__.__name__}: {exc}", title="VM updates stopped", severity="error"
             )
 
@@ -248,42 +271,22 @@ class MainScreen(Screen[None]):
         banner.display = bool(text)
 
     def apply_vm_batch(self, batch: VMBatch) -> None:
-        table = self.vm_table
-        keep = table.cursor_key
-        result = self.store.apply(batch)
         if batch.resync:
             self.loaded = True
             if self.status:
                 self._set_banner("")
             self.refresh_bindings()
-        if result.structural:
-            pos = self.store.position(keep) if keep is not None else None
-            table.rows_changed()
-            if pos is not None and pos != table.cursor:
-                table.cursor = pos
-            self._update_counts()
-        else:  # rows changed in place: counts and marks are as they were
-            for moid in result.modified:
-                table.refresh_moid(moid)
+        result = self.vm_control.apply(batch)
         if batch.resync:
             self.task_pane.addresses_reloaded()
         elif result.ips:
             self.task_pane.addresses_changed(result.ips)
 
-    def _update_counts(self) -> None:
-        s = self.store
-        n, m = len(s.visible), s.total
-        text = f"{n} of {m}" if s.filtered else f"{m} VMs"
-        if s.marks:
-            text += f" · {len(s.marks)} marked"
-        self.query_one("#count", Static).update(text)
-        self.query_one(InfoBar).set_counts(len(s.marks), s.total)
-
     def action_resync(self) -> None:
-        self.gapp.notify("Re-reading the inventory…", timeout=2)
+        self.notify("Re-reading the inventory…", timeout=2)
         self.start_watch()
 
-    # -- filter, marks, sort ------------------------------------------------------------------
+    # -- filter, marks, sort (tui/ui/screens/vm_control.py) ----------------------------------
     def action_filter(self) -> None:
         if self.narrow and self.active != "vms":
             self.action_show_pane("vms")
@@ -291,13 +294,7 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._set_filter(event.input.value)  # the value now: a late event is not re-applied
-
-    def _set_filter(self, text: str) -> None:
-        if text != self.store.filter_text:
-            self.store.set_filter(text)
-            self.vm_table.rows_changed()
-            self._update_counts()
+        self.vm_control.set_filter(event.input.value)  # the value now, not a late event's
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -309,50 +306,27 @@ class MainScreen(Screen[None]):
         filt = self.query_one("#filter", Input)
         if filt.value:
             filt.value = ""
-            self._set_filter("")  # now; the Input.Changed that follows finds nothing to do
+            self.vm_control.set_filter("")  # now; the Input.Changed that follows finds nothing
         if self.focused is filt:
             self.set_focus(self.vm_table)
 
     def action_mark(self) -> None:
-        key = self.vm_table.cursor_key
-        if key is None:
-            return
-        self.store.toggle_mark(key)
-        self.vm_table.refresh_row(self.vm_table.cursor)
-        self.vm_table.action_cursor_down()
-        self._update_counts()
+        self.vm_control.mark_cursor()
 
     def action_mark_all(self) -> None:
-        added = self.store.mark_visible()
-        self.vm_table.refresh()
-        self._update_counts()
-        self.gapp.notify(f"Marked {added} more ({len(self.store.marks)} marked)", timeout=2)
+        self.vm_control.mark_all()
 
     def action_unmark(self) -> None:
-        self.store.clear_marks()
-        self.vm_table.refresh()
-        self._update_counts()
-
-    def sortable_columns(self) -> list[str]:
-        wide = self.vm_table.content_width >= HOST_MIN_WIDTH
-        return [c for c in SORT_COLUMNS if c != "host" or wide]
+        self.vm_control.unmark()
 
     def action_sort(self, step: int) -> None:
-        cols = self.sortable_columns()
-        cur = self.store.sort_column
-        i = cols.index(cur) if cur in cols else 0
-        self.sort_by(cols[(i + step) % len(cols)], self.store.sort_reverse)
+        self.vm_control.sort_step(step)
+
+    def sortable_columns(self) -> list[str]:
+        return self.vm_control.sortable_columns()
 
     def sort_by(self, column: str, reverse: bool) -> None:
-        keep = self.vm_table.cursor_key
-        self.store.set_sort(column, reverse)
-        self.vm_table.refresh_header()
-        self.vm_table.rows_changed()
-        if keep is not None and (pos := self.store.position(keep)) is not None:
-            self.vm_table.cursor = pos
-        self.gapp.notify(
-            f"Sorted by {column} {'descending' if reverse else 'ascending'}", timeout=1.5
-        )
+        self.vm_control.sort_by(column, reverse)
 
     # -- selection → fault pane ---------------------------------------------------------------
     @on(LineTable.CursorMoved)
@@ -365,236 +339,30 @@ class MainScreen(Screen[None]):
             self._show_vm_fault(event.key)
 
     def _show_vm_fault(self, moid: str | None) -> None:
-        row = self.latest_row.get(moid) if moid is not None else None
+        row = self.batch_control.latest_row.get(moid) if moid is not None else None
         if row is not None:
             self.fault_pane.show(row)
 
-    # -- start / retry ------------------------------------------------------------------------
-    def _refuse_read_only(self, what: str) -> bool:
-        if self.profile.read_only:
-            self.gapp.notify(
-                f"Profile {self.profile.name} is read-only: {what} is disabled.",
-                severity="warning",
-            )
-            return True
-        return False
-
-    def _guest_username(self) -> str:
-        if self.profile.guest_username:
-            return self.profile.guest_username
-        from tui.config.credentials import guest_login_from_env
-
-        env = guest_login_from_env()
-        return env[0] if env is not None else ""
+    # -- batches (tui/ui/screens/batch_control.py) ------------------------------------------
+    def _reveal(self, pane: str) -> None:
+        if self.narrow:
+            self.action_show_pane(pane)
 
     def action_start(self) -> None:
-        if self._refuse_read_only("starting the guest network"):
-            return
-        vms = self.store.marked_vms()
-        if not vms:
-            key = self.vm_table.cursor_key
-            if key is None:
-                self.gapp.notify("No VM to start: the table is empty.", severity="warning")
-                return
-            vms = [self.store.vms[key]]
-
-        def done(req: StartRequest | None) -> None:
-            if req is not None:
-                self.launch(vms, req)
-
-        self.app.push_screen(StartModal(vms, self._guest_username()), done)
-
-    def launch(self, vms: list[VM], req: StartRequest, retry_of: Batch | None = None) -> Batch:
-        ready, skipped = preflight(vms)
-        run_vms = vms if req.include_skipped else ready
-        skip_rows = [] if req.include_skipped else skipped
-        return self._launch(run_vms, skip_rows, req.creds, retry_of)
-
-    def _launch(
-        self,
-        run_vms: list[VM],
-        skipped: list[tuple[VM, str]],
-        creds: GuestCredentials,
-        retry_of: Batch | None,
-    ) -> Batch:
-        # the VMs as the watch stream has them now (the start dialog may have been open a
-        # while): a row's guest address at launch is the "before" its RESULT shows
-        vms = self.store.vms
-        run_vms = [vms.get(vm.moid, vm) for vm in run_vms]
-        skipped = [(vms.get(vm.moid, vm), why) for vm, why in skipped]
-        self._batch_no += 1
-        batch = Batch.create(self._batch_no, creds, run_vms, skipped)
-        for old in self.task_pane.batches:
-            if old is not retry_of and not old.running:
-                old.wipe_credentials()
-        self.task_pane.add_batch(batch)
-        for row in batch.rows.values():
-            self.latest_row[row.vm.moid] = row
-        self.gapp.audit(
-            "start-guest-network" if retry_of is None else "retry-guest-network",
-            vms=[(vm.name, vm.moid) for vm in run_vms],
-            skipped=[{"name": vm.name, "moid": vm.moid, "reason": why} for vm, why in skipped],
-            guest_user=creds.username,
-        )
-        if self.narrow:
-            self.action_show_pane("tasks")
-        if run_vms:
-            self.gapp.run_worker(
-                self._run_batch(batch, run_vms, creds),
-                group=f"batch-{batch.number}",
-                exit_on_error=False,
-                name=f"batch {batch.number}",
-            )
-        else:
-            self.gapp.notify("Nothing to start: every VM was skipped.", severity="warning")
-        return batch
-
-    async def _run_batch(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
-        try:
-            run = self.client.start_guest_network(vms, creds, self.profile.concurrency)
-            self.runs[batch.number] = run
-            async with run:
-                async for ev in run:
-                    self.task_event(batch, ev)
-        except asyncio.CancelledError:
-            batch.fail_unfinished("stopped: the app left this session")
-            raise
-        except GuestnetError as exc:
-            batch.fail_unfinished(str(exc))
-            self.gapp.notify(str(exc), title=f"Batch {batch.number} failed", severity="error")
-        except Exception as exc:
-            batch.fail_unfinished(f"{exc.__class__.__name__}: {exc}")
-            self.gapp.notify(
-                f"{exc.__class__.__name__}: {exc}",
-                title=f"Batch {batch.number} failed",
-                severity="error",
-            )
-        finally:
-            batch.finished = True
-            self.runs.pop(batch.number, None)
-        self.task_pane.batch_changed(batch)
-        self._refresh_fault_if_showing(None)
-        summary = batch.summary()
-        failed = batch.totals()["failed"]
-        self.gapp.notify(
-            f"Batch {batch.number} done: {summary}" + (" — r retries the failed" if failed else ""),
-            severity="warning" if failed else "information",
-        )
-        self.gapp.audit(
-            "guest-network-result",
-            vms=[(r.vm.name, r.vm.moid) for r in batch.rows.values() if r.state != "skipped"],
-            tasks=[r.event.task for r in batch.rows.values() if r.event and r.event.task],
-            outcome=summary,
-            faults=sorted({r.fault_type for r in batch.rows.values() if r.fault_type}),
-        )
-
-    def task_event(self, batch: Batch, ev: TaskEvent) -> None:
-        row = batch.apply(ev)
-        if row is None:
-            return
-        self.task_pane.task_changed(batch, ev.vm_moid)
-        shown = self.fault_pane.row
-        if row.state == "failed" and (shown is None or shown.state != "failed"):
-            self.fault_pane.show(row)  # the first failure shows itself
-        else:
-            self._refresh_fault_if_showing(row)
-
-    def _refresh_fault_if_showing(self, row: TaskRow | None) -> None:
-        shown = self.fault_pane.row
-        if shown is not None and (row is None or shown is row):
-            self.fault_pane.show(shown)
+        key = self.vm_table.cursor_key
+        cursor = [self.store.vms[key]] if key is not None else []
+        self.batch_control.start(self.store.marked_vms() or cursor)
 
     def action_retry(self) -> None:
-        if self._refuse_read_only("retrying"):
-            return
-        batch = self.task_pane.shown
-        if batch is None:
-            self.gapp.notify("No batch to retry yet.", severity="warning")
-            return
-        failed = batch.failed_rows()
-        if not failed:
-            self.gapp.notify(f"Batch {batch.number} has no failed VMs.", severity="information")
-            return
-        vms = [self.store.vms.get(r.vm.moid, r.vm) for r in failed]
-        if batch.needs_new_credentials() or batch.creds is None:
-            kinds = sorted({r.fault_type for r in failed if r.fault_type})
-            note = (
-                f"The last attempt failed with {', '.join(kinds)}: check the guest account."
-                if batch.needs_new_credentials()
-                else "Enter the guest credentials again."
-            )
+        self.batch_control.retry()
 
-            def done(req: StartRequest | None) -> None:
-                if req is not None:
-                    self.launch(vms, req, retry_of=batch)
-
-            self.app.push_screen(
-                StartModal(
-                    vms,
-                    batch.creds.username if batch.creds else self._guest_username(),
-                    title="Retry guest network",
-                    note=note,
-                ),
-                done,
-            )
-            return
-        self._launch(vms, [], batch.creds, batch)
-
-    # -- cancel / abort -----------------------------------------------------------------------
     def action_cancel(self) -> None:
-        batch = self.task_pane.shown
-        run = self.runs.get(batch.number) if batch is not None else None
-        if batch is None or run is None:
-            self.gapp.notify("No running batch to cancel.", severity="warning")
-            return
-        row = self.task_table.selected_row() if self.task_table.has_focus else None
-        if row is not None and not row.final:
-            self.gapp.run_worker(self._cancel_one(run, row), group="cancel", exit_on_error=False)
-            return
-        queued = sum(1 for r in batch.rows.values() if r.state == "queued")
-        if not queued:
-            self.gapp.notify(
-                f"Nothing queued in batch {batch.number}: select a running task in the task "
-                "pane and press c to cancel it.",
-                severity="warning",
-            )
-            return
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.gapp.run_worker(
-                    self._cancel_queued(run, batch), group="cancel", exit_on_error=False
-                )
-
-        self.app.push_screen(
-            ConfirmModal(
-                f"Cancel all {queued} queued tasks of batch {batch.number}?",
-                "Running tasks go on; select one in the task pane and press c to cancel it.",
-            ),
-            done,
+        self.batch_control.cancel(
+            self.task_table.selected_row() if self.task_table.has_focus else None
         )
 
-    async def _cancel_one(self, run: GuestNetworkRunLike, row: TaskRow) -> None:
-        try:
-            if await run.cancel(row.vm.moid):
-                self.gapp.notify(f"Cancel requested for {row.vm.name}", timeout=2)
-            else:
-                self.gapp.notify(f"{row.vm.name} already finished", timeout=2)
-        except GuestnetError as exc:
-            self.gapp.notify(str(exc), title=f"Cancel {row.vm.name}", severity="error")
-
-    async def _cancel_queued(self, run: GuestNetworkRunLike, batch: Batch) -> None:
-        """Cancel what has not started: not yet dispatched, and tasks vCenter holds queued."""
-        try:
-            n = await run.cancel_queued()
-            for row in list(batch.rows.values()):
-                ev = row.event
-                if ev is not None and ev.state == "queued" and ev.task and not row.final:
-                    if await run.cancel(row.vm.moid):
-                        n += 1
-            self.gapp.notify(f"Cancelled {n} queued tasks of batch {batch.number}", timeout=2)
-        except GuestnetError as exc:
-            self.gapp.notify(str(exc), title="Cancel queued", severity="error")
+    def action_abort(self) -> None:
+        self.batch_control.abort(self._context_vm())
 
     def _context_vm(self) -> VM | None:
         if self.task_table.has_focus or (self.narrow and self.active in ("tasks", "fault")):
@@ -604,101 +372,30 @@ class MainScreen(Screen[None]):
         key = self.vm_table.cursor_key
         return self.store.vms.get(key) if key is not None else None
 
-    def action_abort(self) -> None:
-        if self._refuse_read_only("aborting customization"):
-            return
-        vm = self._context_vm()
-        if vm is None:
-            self.gapp.notify("No VM selected.", severity="warning")
-            return
-
-        creds = None
-        for b in reversed(self.task_pane.batches):
-            if vm.moid in b.rows and b.creds is not None:
-                creds = b.creds
-                break
-
-        def with_creds(req: StartRequest | None) -> None:
-            if req is not None:
-                self.gapp.run_worker(self._abort(vm, req.creds), group="abort", exit_on_error=False)
-
-        def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            if creds is not None:
-                self.gapp.run_worker(self._abort(vm, creds), group="abort", exit_on_error=False)
-            else:
-                self.app.push_screen(
-                    StartModal(
-                        [vm],
-                        self._guest_username(),
-                        title="Abort customization",
-                        note="AbortCustomization_Task needs the guest account.",
-                        check=False,
-                    ),
-                    with_creds,
-                )
-
-        self.app.push_screen(
-            ConfirmModal(
-                f"Abort guest customization on {vm.name}?",
-                "Runs AbortCustomization_Task: it clears a customization lock left behind by a "
-                "failed or stuck start. The guest log is "
-                "/var/log/vmware-gosc/instant_clone_customization.log.",
-            ),
-            done,
-        )
-
-    async def _abort(self, vm: VM, creds: GuestCredentials) -> None:
-        try:
-            ev = await self.client.abort_customization(vm.moid, creds)
-        except GuestnetError as exc:
-            self.gapp.notify(str(exc), title=f"Abort on {vm.name}", severity="error")
-            return
-        row = TaskRow(vm=vm, state="failed" if ev.fault else ev.state, event=ev)
-        self.gapp.audit(
-            "abort-customization",
-            vms=[(vm.name, vm.moid)],
-            tasks=[ev.task] if ev.task else [],
-            outcome=ev.state,
-            faults=[ev.fault.type_name] if ev.fault else [],
-        )
-        if ev.fault is not None:
-            self.fault_pane.show(row)
-            if self.narrow:
-                self.action_show_pane("fault")
-            self.gapp.notify(
-                f"{ev.fault.type_name}: {ev.fault.message}",
-                title=f"Abort on {vm.name} failed",
-                severity="error",
-            )
-        else:
-            self.gapp.notify(f"AbortCustomization on {vm.name}: {ev.state}")
-
     # -- fault export -------------------------------------------------------------------------
     def action_copy_fault(self) -> None:
         row = self.fault_pane.row
         if row is None:
-            self.gapp.notify("No fault shown.", severity="warning")
+            self.notify("No fault shown.", severity="warning")
             return
         self.app.copy_to_clipboard(fault_json(row))
-        self.gapp.notify(f"Copied the fault of {row.vm.name} as JSON", timeout=2)
+        self.notify(f"Copied the fault of {row.vm.name} as JSON", timeout=2)
 
     def save_fault(self, directory: Path) -> Path | None:
         row = self.fault_pane.row
         if row is None:
-            self.gapp.notify("No fault shown.", severity="warning")
+            self.notify("No fault shown.", severity="warning")
             return None
         stamp = (self.clock or datetime.now)().strftime("%Y%m%dT%H%M%S")
         path = directory / f"guestnet-fault-{row.vm.name}-{stamp}.json"
         try:
             path.write_text(fault_json(row) + "\n", encoding="utf-8")
         except OSError as exc:
-            self.gapp.notify(
+            self.notify(
                 f"Cannot write {path}: {exc.strerror}", title="Save fault", severity="error"
             )
             return None
-        self.gapp.notify(f"Saved {path}", title="Save fault")
+        self.notify(f"Saved {path}", title="Save fault")
         return path
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -711,3 +408,33 @@ class MainScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.task_pane.tick()
+
+    def action_leave(self, where: Leave) -> None:
+        """Post ``LeaveRequested``; while tasks are open, only after the admin confirms."""
+        n = self.running_tasks()
+        if not n:
+            self.post_message(self.LeaveRequested(self, where))
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.post_message(self.LeaveRequested(self, where))
+
+        question = "Quit guestnet?" if where == "quit" else "Go back to the profile picker?"
+        open_tasks = "1 task is" if n == 1 else f"{n} tasks are"
+        detail = (
+            f"{open_tasks} still open. They go on in vCenter, but guestnet stops following them."
+        )
+        self.app.push_screen(ConfirmModal(question, detail), done)
+
+    async def close(self) -> None:
+        """Stop this screen's workers (the VM watch, every batch, cancel and abort calls) and
+        wait for each to unwind: a batch's run closes its task collector on the way out. The
+        client stays open; whoever connected it logs out after this."""
+        workers = self.workers.cancel_node(self)
+        # gather, not one wait() after another: Worker.wait() swallows a CancelledError, so
+        # only gather lets a caller's timeout (the app's bounded logout) cancel this wait
+        await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        notify_worker_error(event, self.notify)

@@ -1,13 +1,15 @@
-"""The profile picker: one line per profile; Enter connects."""
+"""The profile picker: one line per profile; Enter posts ``ProfileChosen`` (the app connects)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -35,6 +37,13 @@ def profile_line(p: Profile) -> str:
 
 
 class PickerScreen(Screen[None]):
+    class ProfileChosen(Message):
+        """The admin chose ``profile`` (Enter on its line): connect to it."""
+
+        def __init__(self, profile: Profile) -> None:
+            super().__init__()
+            self.profile = profile
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "app.quit", "Quit"),
         Binding("question_mark", "app.help", "Help"),
@@ -42,13 +51,13 @@ class PickerScreen(Screen[None]):
 
     def __init__(
         self,
-        profiles: dict[str, Profile],
+        profiles: Mapping[str, Profile],
         problem: str | None,
         hint: str,
         selected: str | None = None,
     ) -> None:
         super().__init__(id="picker")
-        self.profiles = profiles
+        self.profiles = profiles  # the app's own mapping: a pinned thumbprint shows up here
         self.problem = problem
         self.hint = hint
         self.selected = selected
@@ -70,7 +79,7 @@ class PickerScreen(Screen[None]):
         if self.selected:
             self.select(self.selected)
 
-    def set_profiles(self, profiles: dict[str, Profile], problem: str | None, hint: str) -> None:
+    def set_profiles(self, profiles: Mapping[str, Profile], problem: str | None, hint: str) -> None:
         self.names = list(profiles)
         ol = self.query_one(OptionList)
         ol.clear_options()
@@ -95,9 +104,6 @@ class PickerScreen(Screen[None]):
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            from tui.ui.app import GuestnetApp
-
-            app = self.app
-            assert isinstance(app, GuestnetApp)
-            app.connect_profile(event.option.id)
+        profile = self.profiles.get(event.option.id) if event.option.id is not None else None
+        if profile is not None:
+            self.post_message(self.ProfileChosen(profile))

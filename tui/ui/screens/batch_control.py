@@ -1,0 +1,355 @@
+"""Batch control of the main screen: start, retry, cancel, abort, and the workers behind them.
+
+Every worker runs on the screen it is given (``screen.run_worker``): it lives while that screen
+is mounted, a modal shown over it included, and ``MainScreen.close()`` stops it. The screen
+decides *which* VMs or task row an action is about; this module does the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+
+from tui.ui.audit import AuditSink
+from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, preflight
+from tui.ui.session import GuestNetworkRunLike, VCenter
+from tui.ui.tasks import Batch, TaskRow
+from tui.ui.vmstore import VMStore
+from tui.ui.widgets.fault_pane import FaultPane
+from tui.ui.widgets.task_pane import TaskPane
+from tui.vsphere.errors import GuestnetError
+from tui.vsphere.models import VM, GuestCredentials, TaskEvent
+
+if TYPE_CHECKING:
+    from tui.config.profiles import Profile
+
+
+class BatchControl:
+    """The batches of one vCenter session and the workers that follow them."""
+
+    def __init__(
+        self,
+        screen: Screen[Any],
+        profile: Profile,
+        client: VCenter,
+        store: VMStore,
+        *,
+        audit: AuditSink,
+        guest_username: Callable[[], str],
+        reveal: Callable[[str], None],
+    ) -> None:
+        self.screen = screen
+        self.profile = profile
+        self.client = client
+        self.store = store
+        self.audit = audit
+        self.guest_username = guest_username
+        self.reveal = reveal  # show a pane ("tasks", "fault") when only one fits
+        self.runs: dict[int, GuestNetworkRunLike] = {}  # batch number -> its open run
+        self.latest_row: dict[str, TaskRow] = {}  # VM moid -> its newest task row
+        self._batch_no = 0
+
+    @property
+    def task_pane(self) -> TaskPane:
+        return self.screen.query_one(TaskPane)
+
+    @property
+    def fault_pane(self) -> FaultPane:
+        return self.screen.query_one(FaultPane)
+
+    def _worker(self, work: Any, group: str, name: str = "") -> None:
+        self.screen.run_worker(work, group=group, exit_on_error=False, name=name)
+
+    def refuse_read_only(self, what: str) -> bool:
+        if self.profile.read_only:
+            self.screen.notify(
+                f"Profile {self.profile.name} is read-only: {what} is disabled.",
+                severity="warning",
+            )
+            return True
+        return False
+
+    # -- start / retry ------------------------------------------------------------------------
+    def start(self, vms: list[VM]) -> None:
+        """Ask for the guest credentials, then start the guest network on ``vms``."""
+        if self.refuse_read_only("starting the guest network"):
+            return
+        if not vms:
+            self.screen.notify("No VM to start: the table is empty.", severity="warning")
+            return
+
+        def done(req: StartRequest | None) -> None:
+            if req is not None:
+                self.launch(vms, req)
+
+        self.screen.app.push_screen(StartModal(vms, self.guest_username()), done)
+
+    def launch(self, vms: list[VM], req: StartRequest, retry_of: Batch | None = None) -> Batch:
+        ready, skipped = preflight(vms)
+        run_vms = vms if req.include_skipped else ready
+        skip_rows = [] if req.include_skipped else skipped
+        return self.launch_now(run_vms, skip_rows, req.creds, retry_of)
+
+    def launch_now(
+        self,
+        run_vms: list[VM],
+        skipped: list[tuple[VM, str]],
+        creds: GuestCredentials,
+        retry_of: Batch | None,
+    ) -> Batch:
+        """A new batch in the task pane, its audit record, and its worker."""
+        # the VMs as the watch stream has them now (the start dialog may have been open a
+        # while): a row's guest address at launch is the "before" its RESULT shows
+        vms = self.store.vms
+        run_vms = [vms.get(vm.moid, vm) for vm in run_vms]
+        skipped = [(vms.get(vm.moid, vm), why) for vm, why in skipped]
+        self._batch_no += 1
+        batch = Batch.create(self._batch_no, creds, run_vms, skipped)
+        for old in self.task_pane.batches:
+            if old is not retry_of and not old.running:
+                old.wipe_credentials()
+        self.task_pane.add_batch(batch)
+        for row in batch.rows.values():
+            self.latest_row[row.vm.moid] = row
+        self.audit(
+            "start-guest-network" if retry_of is None else "retry-guest-network",
+            vms=[(vm.name, vm.moid) for vm in run_vms],
+            skipped=[{"name": vm.name, "moid": vm.moid, "reason": why} for vm, why in skipped],
+            guest_user=creds.username,
+        )
+        self.reveal("tasks")
+        if run_vms:
+            self._worker(
+                self._run_batch(batch, run_vms, creds),
+                group=f"batch-{batch.number}",
+                name=f"batch {batch.number}",
+            )
+        else:
+            self.screen.notify("Nothing to start: every VM was skipped.", severity="warning")
+        return batch
+
+    async def _run_batch(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
+        try:
+            await self._follow(batch, vms, creds)
+        except asyncio.CancelledError:
+            batch.fail_unfinished("stopped: the app left this session")
+            raise
+        except GuestnetError as exc:
+            batch.fail_unfinished(str(exc))
+            self.screen.notify(str(exc), title=f"Batch {batch.number} failed", severity="error")
+        except Exception as exc:
+            batch.fail_unfinished(f"{exc.__class__.__name__}: {exc}")
+            self.screen.notify(
+                f"{exc.__class__.__name__}: {exc}",
+                title=f"Batch {batch.number} failed",
+                severity="error",
+            )
+        finally:
+            batch.finished = True
+            self.runs.pop(batch.number, None)
+        self._batch_done(batch)
+
+    async def _follow(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
+        """The run's events into the batch; leaving the ``async with`` closes the run."""
+        run = self.client.start_guest_network(vms, creds, self.profile.concurrency)
+        self.runs[batch.number] = run
+        async with run:
+            async for ev in run:
+                self.task_event(batch, ev)
+
+    def _batch_done(self, batch: Batch) -> None:
+        self.task_pane.batch_changed(batch)
+        self._refresh_fault_if_showing(None)
+        summary = batch.summary()
+        failed = batch.totals()["failed"]
+        self.screen.notify(
+            f"Batch {batch.number} done: {summary}" + (" — r retries the failed" if failed else ""),
+            severity="warning" if failed else "information",
+        )
+        self.audit(
+            "guest-network-result",
+            vms=[(r.vm.name, r.vm.moid) for r in batch.rows.values() if r.state != "skipped"],
+            tasks=[r.event.task for r in batch.rows.values() if r.event and r.event.task],
+            outcome=summary,
+            faults=sorted({r.fault_type for r in batch.rows.values() if r.fault_type}),
+        )
+
+    def task_event(self, batch: Batch, ev: TaskEvent) -> None:
+        row = batch.apply(ev)
+        if row is None:
+            return
+        self.task_pane.task_changed(batch, ev.vm_moid)
+        shown = self.fault_pane.row
+        if row.state == "failed" and (shown is None or shown.state != "failed"):
+            self.fault_pane.show(row)  # the first failure shows itself
+        else:
+            self._refresh_fault_if_showing(row)
+
+    def _refresh_fault_if_showing(self, row: TaskRow | None) -> None:
+        shown = self.fault_pane.row
+        if shown is not None and (row is None or shown is row):
+            self.fault_pane.show(shown)
+
+    def retry(self) -> None:
+        """Retry the failed VMs of the shown batch; ask again for credentials it lacks."""
+        if self.refuse_read_only("retrying"):
+            return
+        batch = self.task_pane.shown
+        if batch is None:
+            self.screen.notify("No batch to retry yet.", severity="warning")
+            return
+        failed = batch.failed_rows()
+        if not failed:
+            self.screen.notify(f"Batch {batch.number} has no failed VMs.", severity="information")
+            return
+        vms = [self.store.vms.get(r.vm.moid, r.vm) for r in failed]
+        if batch.needs_new_credentials() or batch.creds is None:
+            self._ask_retry_credentials(batch, vms)
+            return
+        self.launch_now(vms, [], batch.creds, batch)
+
+    def _ask_retry_credentials(self, batch: Batch, vms: list[VM]) -> None:
+        kinds = sorted({r.fault_type for r in batch.failed_rows() if r.fault_type})
+        note = (
+            f"The last attempt failed with {', '.join(kinds)}: check the guest account."
+            if batch.needs_new_credentials()
+            else "Enter the guest credentials again."
+        )
+
+        def done(req: StartRequest | None) -> None:
+            if req is not None:
+                self.launch(vms, req, retry_of=batch)
+
+        username = batch.creds.username if batch.creds else self.guest_username()
+        modal = StartModal(vms, username, title="Retry guest network", note=note)
+        self.screen.app.push_screen(modal, done)
+
+    # -- cancel -------------------------------------------------------------------------------
+    def cancel(self, selected: TaskRow | None) -> None:
+        """Cancel ``selected`` (a task row of the shown batch) or, without one, after a question,
+        every queued task of the shown batch."""
+        batch = self.task_pane.shown
+        run = self.runs.get(batch.number) if batch is not None else None
+        if batch is None or run is None:
+            self.screen.notify("No running batch to cancel.", severity="warning")
+            return
+        if selected is not None and not selected.final:
+            self._worker(self._cancel_one(run, selected), group="cancel")
+            return
+        queued = sum(1 for r in batch.rows.values() if r.state == "queued")
+        if not queued:
+            self.screen.notify(
+                f"Nothing queued in batch {batch.number}: select a running task in the task "
+                "pane and press c to cancel it.",
+                severity="warning",
+            )
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._worker(self._cancel_queued(run, batch), group="cancel")
+
+        self.screen.app.push_screen(
+            ConfirmModal(
+                f"Cancel all {queued} queued tasks of batch {batch.number}?",
+                "Running tasks go on; select one in the task pane and press c to cancel it.",
+            ),
+            done,
+        )
+
+    async def _cancel_one(self, run: GuestNetworkRunLike, row: TaskRow) -> None:
+        try:
+            if await run.cancel(row.vm.moid):
+                self.screen.notify(f"Cancel requested for {row.vm.name}", timeout=2)
+            else:
+                self.screen.notify(f"{row.vm.name} already finished", timeout=2)
+        except GuestnetError as exc:
+            self.screen.notify(str(exc), title=f"Cancel {row.vm.name}", severity="error")
+
+    async def _cancel_queued(self, run: GuestNetworkRunLike, batch: Batch) -> None:
+        """Cancel what has not started: not yet dispatched, and tasks vCenter holds queued."""
+        try:
+            n = await run.cancel_queued()
+            for row in list(batch.rows.values()):
+                ev = row.event
+                if ev is not None and ev.state == "queued" and ev.task and not row.final:
+                    if await run.cancel(row.vm.moid):
+                        n += 1
+            self.screen.notify(f"Cancelled {n} queued tasks of batch {batch.number}", timeout=2)
+        except GuestnetError as exc:
+            self.screen.notify(str(exc), title="Cancel queued", severity="error")
+
+    # -- abort --------------------------------------------------------------------------------
+    def abort(self, vm: VM | None) -> None:
+        """AbortCustomization_Task on ``vm`` after a question, with the guest credentials of its
+        latest batch or, without one, credentials asked for."""
+        if self.refuse_read_only("aborting customization"):
+            return
+        if vm is None:
+            self.screen.notify("No VM selected.", severity="warning")
+            return
+        creds = next(
+            (
+                b.creds
+                for b in reversed(self.task_pane.batches)
+                if vm.moid in b.rows and b.creds is not None
+            ),
+            None,
+        )
+
+        def with_creds(req: StartRequest | None) -> None:
+            if req is not None:
+                self._worker(self._abort(vm, req.creds), group="abort")
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            if creds is not None:
+                self._worker(self._abort(vm, creds), group="abort")
+                return
+            ask = StartModal(
+                [vm],
+                self.guest_username(),
+                title="Abort customization",
+                note="AbortCustomization_Task needs the guest account.",
+                check=False,
+            )
+            self.screen.app.push_screen(ask, with_creds)
+
+        self.screen.app.push_screen(
+            ConfirmModal(
+                f"Abort guest customization on {vm.name}?",
+                "Runs AbortCustomization_Task: it clears a customization lock left behind by a "
+                "failed or stuck start. The guest log is "
+                "/var/log/vmware-gosc/instant_clone_customization.log.",
+            ),
+            done,
+        )
+
+    async def _abort(self, vm: VM, creds: GuestCredentials) -> None:
+        try:
+            ev = await self.client.abort_customization(vm.moid, creds)
+        except GuestnetError as exc:
+            self.screen.notify(str(exc), title=f"Abort on {vm.name}", severity="error")
+            return
+        row = TaskRow(vm=vm, state="failed" if ev.fault else ev.state, event=ev)
+        self.audit(
+            "abort-customization",
+            vms=[(vm.name, vm.moid)],
+            tasks=[ev.task] if ev.task else [],
+            outcome=ev.state,
+            faults=[ev.fault.type_name] if ev.fault else [],
+        )
+        if ev.fault is not None:
+            self.fault_pane.show(row)
+            self.reveal("fault")
+            self.screen.notify(
+                f"{ev.fault.type_name}: {ev.fault.message}",
+                title=f"Abort on {vm.name} failed",
+                severity="error",
+            )
+        else:
+            self.screen.notify(f"AbortCustomization on {vm.name}: {ev.state}")
