@@ -179,13 +179,10 @@ class FakeClient:
 
 @pytest.fixture
 def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "c"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "s"))
+    # the host's GOVC_*/GUESTNET_* are gone already (tests/isolation.py)
     monkeypatch.setenv("GUESTNET_NO_TTY", "1")
     monkeypatch.setenv("GUESTNET_GUEST_PASSWORD", "g")
     monkeypatch.setenv("PW", "x")
-    for name in ("GUESTNET_CONFIG", "GUESTNET_PROFILE", "GOVC_URL", "GOVC_GUEST_LOGIN"):
-        monkeypatch.delenv(name, raising=False)
     cfg = tmp_path / "p.yaml"
     cfg.write_text(
         "profiles:\n  f: {host: vc.fake, username: admin, password_env: PW, guest_username: root}\n"
