@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tui.commands import auditing
@@ -104,12 +103,12 @@ def guest_credentials_source(ns: argparse.Namespace, profile: Profile) -> tuple[
     return user, env_password
 
 
-@dataclass
 class Plan:
     """The selected VMs split by pre-flight: to start, and skipped with why."""
 
-    runnable: list[VM] = field(default_factory=list)
-    skipped: list[tuple[VM, Ineligible]] = field(default_factory=list)
+    def __init__(self) -> None:  # not a dataclass: importing dataclasses would slow --help
+        self.runnable: list[VM] = []
+        self.skipped: list[tuple[VM, Ineligible]] = []
 
     def skipped_record(self) -> list[dict[str, str]]:
         return [
