@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -723,6 +723,35 @@ def profile_from_govc_env(env: Mapping[str, str]) -> Profile | None:
     else:
         source = PasswordSource("prompt")
 
+    tls = _govc_tls(env, host, port, fail)
+    guest_user: str | None = None
+    login = env.get("GOVC_GUEST_LOGIN", "")
+    if login:
+        guest_user = login.split(":", 1)[0] or None
+
+    release = _check_release(
+        env.get("GUESTNET_RELEASE") or None, lambda m: fail(m, "GUESTNET_RELEASE")
+    )
+    return Profile(
+        name=GOVC_PROFILE,
+        host=host,
+        port=port,
+        username=username,
+        password_source=source,
+        tls=tls,
+        release=release,
+        root=_govc_root(env),
+        guest_username=guest_user,
+        source=None,
+        line=0,
+    )
+
+
+def _govc_tls(
+    env: Mapping[str, str], host: str, port: int, fail: Callable[[str, str], ProfileError]
+) -> TLSSpec:
+    """``GOVC_INSECURE``, ``GOVC_TLS_CA_CERTS`` (one file) and the host's ``GOVC_TLS_KNOWN_HOSTS``
+    entry (ignored when insecure)."""
     insecure = parse_bool_env("GOVC_INSECURE", env.get("GOVC_INSECURE", ""))
     ca_file: str | None = None
     ca_text = env.get("GOVC_TLS_CA_CERTS", "").strip()
@@ -740,36 +769,18 @@ def profile_from_govc_env(env: Mapping[str, str]) -> Profile | None:
     kh = env.get("GOVC_TLS_KNOWN_HOSTS", "").strip()
     if kh and not insecure:
         thumbprint = known_hosts_lookup(Path(os.path.expanduser(kh)), host, port)
+    return TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure)
 
-    root: str | None = None
+
+def _govc_root(env: Mapping[str, str]) -> str | None:
+    """The inventory root from ``GOVC_FOLDER`` (absolute) or ``GOVC_DATACENTER`` [+ folder]."""
     folder = env.get("GOVC_FOLDER", "").strip()
     dc = env.get("GOVC_DATACENTER", "").strip()
     if folder.startswith("/"):
-        root = folder.rstrip("/") or "/"
-    elif dc:
-        root = f"/{dc.strip('/')}/vm" + (f"/{folder.strip('/')}" if folder else "")
-
-    guest_user: str | None = None
-    login = env.get("GOVC_GUEST_LOGIN", "")
-    if login:
-        guest_user = login.split(":", 1)[0] or None
-
-    release = _check_release(
-        env.get("GUESTNET_RELEASE") or None, lambda m: fail(m, "GUESTNET_RELEASE")
-    )
-    return Profile(
-        name=GOVC_PROFILE,
-        host=host,
-        port=port,
-        username=username,
-        password_source=source,
-        tls=TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure),
-        release=release,
-        root=root,
-        guest_username=guest_user,
-        source=None,
-        line=0,
-    )
+        return folder.rstrip("/") or "/"
+    if dc:
+        return f"/{dc.strip('/')}/vm" + (f"/{folder.strip('/')}" if folder else "")
+    return None
 
 
 # --------------------------------------------------------------------------- public API
