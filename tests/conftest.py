@@ -73,3 +73,18 @@ def sim_session() -> Iterator[SimServer]:
     server = _start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The test runs without the host's GOVC_*/GUESTNET_*/XDG_* variables and with a private home,
+    ``tmp_path / "home"`` (returned); see tests/isolation.py. tests/cli, tests/config and tests/ui
+    apply it to every test."""
+    from tests.isolation import isolate
+    from tui.config import paths
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    isolate(monkeypatch, home)
+    yield home
+    paths.use_profiles_file(None)

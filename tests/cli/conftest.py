@@ -1,12 +1,13 @@
 """Helpers for driving the real ``guestnet`` console script in a subprocess.
 
-Each test gets private XDG config/state dirs, an environment without the host's GOVC_*/GUESTNET_*
-variables, and no controlling terminal (``start_new_session``), like a cron job or CI runner.
+Each test runs isolated from the host's environment (tests/isolation.py): in-process and in the
+console script's environment there are no GOVC_*/GUESTNET_*/XDG_* variables from the host and the
+home is private (``tmp_path / "home"``); the console script also runs without a controlling
+terminal (``start_new_session``), like a cron job or CI runner.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.isolation import environ_for
 
 GUESTNET = Path(sys.executable).parent / "guestnet"
 
@@ -97,24 +100,11 @@ class CLI:
                 yield path
 
 
-def base_env(home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GOVC_", "GUESTNET_", "XDG_", "PYTEST_", "COV_"))
-    }
-    env["HOME"] = str(home)
-    env["XDG_CONFIG_HOME"] = str(home / "config")
-    env["XDG_STATE_HOME"] = str(home / "state")
-    env["XDG_CACHE_HOME"] = str(home / "cache")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("SSL_CERT_FILE", None)
-    env.pop("SSL_CERT_DIR", None)
-    return env
+@pytest.fixture(autouse=True)
+def _isolated(isolated_env: object) -> None:
+    """``isolated_env`` (tests/conftest.py) for every test here, in-process ones included."""
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> CLI:
-    home = tmp_path / "home"
-    home.mkdir()
-    return CLI(home=home, env=base_env(home))
+def cli(isolated_env: Path) -> CLI:
+    return CLI(home=isolated_env, env=environ_for(isolated_env, child=True))

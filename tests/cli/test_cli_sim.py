@@ -253,8 +253,8 @@ def test_start_network_failures_skips_table(cli: CLI, vc: SimServer) -> None:
     lines = r.out.splitlines()
     assert lines[0].split() == ["VM", "STATE", "TASK", "RESULT"]
     table = {ln.split()[0]: ln.split(None, 3)[1:] for ln in lines[1:5]}
-    assert table["off-01"] == ["skipped", "-", "power state is poweredOff"]
-    notools = ["skipped", "-", "VMware Tools not running (guestToolsNotRunning)"]
+    assert table["off-01"] == ["skipped", "-", "not poweredOn (poweredOff)"]
+    notools = ["skipped", "-", "tools not running (guestToolsNotRunning)"]
     assert table["notools-01"] == notools
     assert table["web-03"][0] == "succeeded"
     assert table["badlogin-01"][0] == "failed" and table["badlogin-01"][2].startswith(

@@ -6,14 +6,19 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tui import cli as cli_module
-from tui.cli import _Progress, _table, preflight, select_vms
+from tui.commands import session
+from tui.commands.output import table
+from tui.commands.progress import Progress
+from tui.commands.selection import select_vms
 from tui.config import paths
+from tui.vsphere.eligibility import HINTS, Ineligible, check
 from tui.vsphere.errors import ConnectError
 from tui.vsphere.models import VM, Fault, TaskEvent
 
@@ -41,20 +46,51 @@ def test_select_vms() -> None:
 
 
 def test_preflight_reasons() -> None:
-    assert preflight(vm("a")) is None
-    assert preflight(vm("a", power_state="poweredOff"))[0] == "power state is poweredOff"  # type: ignore[index]
-    assert preflight(vm("a", power_state=None))[0] == "power state is unknown"  # type: ignore[index]
-    assert preflight(vm("a", connection_state="disconnected"))[0] == (  # type: ignore[index]
-        "host connection is disconnected"
+    assert check(vm("a")) is None
+    assert check(vm("a", connection_state=None)) is None  # unknown host state is not held against
+    assert check(vm("a", power_state="poweredOff")) == Ineligible(
+        "power", "not poweredOn (poweredOff)", HINTS["power"]
     )
-    assert preflight(vm("a", tools_running_status="guestToolsNotRunning"))[0] == (  # type: ignore[index]
-        "VMware Tools not running (guestToolsNotRunning)"
+    assert check(vm("a", power_state=None)) == Ineligible(
+        "power", "not poweredOn (unknown)", HINTS["power"]
     )
-    assert preflight(vm("a", guest_operations_ready=False))[0] == "guest operations not ready"  # type: ignore[index]
+    assert check(vm("a", connection_state="disconnected")) == Ineligible(
+        "connection", "host connection disconnected", HINTS["connection"]
+    )
+    assert check(vm("a", tools_running_status="guestToolsNotRunning")) == Ineligible(
+        "tools", "tools not running (guestToolsNotRunning)", HINTS["tools"]
+    )
+    assert check(vm("a", tools_running_status=None)) == Ineligible(
+        "tools", "tools not running (unknown)", HINTS["tools"]
+    )
+    assert check(vm("a", guest_operations_ready=False)) == Ineligible(
+        "guestops", "guest operations not ready", HINTS["guestops"]
+    )
+    assert check(vm("a", guest_operations_ready=None)) == Ineligible(
+        "guestops", "guest operations not ready", HINTS["guestops"]
+    )
+
+
+def test_preflight_checks_in_order() -> None:
+    """The first failing condition is the one reported: host, power, tools, guest operations."""
+    down = vm(
+        "a",
+        connection_state="disconnected",
+        power_state="poweredOff",
+        tools_running_status="guestToolsNotRunning",
+        guest_operations_ready=False,
+    )
+    found = check(down)
+    assert found is not None and found.code == "connection"
+    found = check(replace(down, connection_state="connected"))
+    assert found is not None and found.code == "power"
+    found = check(replace(down, connection_state="connected", power_state="poweredOn"))
+    assert found is not None and found.code == "tools"
+    assert HINTS["power"] == "Power on the VM, then run again."
 
 
 def test_table_alignment() -> None:
-    assert _table(["A", "LONG"], [["xyz", "1"], ["q", ""]]) == "A    LONG\nxyz  1\nq"
+    assert table(["A", "LONG"], [["xyz", "1"], ["q", ""]]) == "A    LONG\nxyz  1\nq"
 
 
 class TTY(io.StringIO):
@@ -68,7 +104,7 @@ def ev(state: str, name: str = "web-01", **kw: Any) -> TaskEvent:
 
 def test_progress_plain_lines() -> None:
     out = io.StringIO()
-    p = _Progress(2, out)
+    p = Progress(2, out)
     p.event(ev("pending"))
     p.event(ev("started", task="task-1"))
     p.event(ev("running", task="task-1", progress=10))
@@ -85,7 +121,7 @@ def test_progress_plain_lines() -> None:
 
 def test_progress_live_line_on_terminal() -> None:
     out = TTY()
-    p = _Progress(2, out)
+    p = Progress(2, out)
     p.event(ev("running", task="task-1"))
     p.event(ev("queued", name="web-02", task="task-2"))
     p.event(ev("succeeded", task="task-1"))
@@ -143,13 +179,10 @@ class FakeClient:
 
 @pytest.fixture
 def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "c"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "s"))
+    # the host's GOVC_*/GUESTNET_* are gone already (tests/isolation.py)
     monkeypatch.setenv("GUESTNET_NO_TTY", "1")
     monkeypatch.setenv("GUESTNET_GUEST_PASSWORD", "g")
     monkeypatch.setenv("PW", "x")
-    for name in ("GUESTNET_CONFIG", "GUESTNET_PROFILE", "GOVC_URL", "GOVC_GUEST_LOGIN"):
-        monkeypatch.delenv(name, raising=False)
     cfg = tmp_path / "p.yaml"
     cfg.write_text(
         "profiles:\n  f: {host: vc.fake, username: admin, password_env: PW, guest_username: root}\n"
@@ -162,7 +195,7 @@ def use_client(monkeypatch: pytest.MonkeyPatch, client: FakeClient) -> None:
     async def connect(profile: Any, password: Any) -> FakeClient:
         return client
 
-    monkeypatch.setattr(cli_module, "_connect", connect)
+    monkeypatch.setattr(session, "connect", connect)
 
 
 def test_connection_lost_mid_run(
@@ -246,7 +279,7 @@ def test_internal_error_is_one_line(
     async def broken(profile: Any, password: Any) -> Any:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(cli_module, "_connect", broken)
+    monkeypatch.setattr(session, "connect", broken)
     assert cli_module.main(["list", "--config", str(fake_env)]) == 2
     assert capsys.readouterr().err == (
         "guestnet: internal error (ZeroDivisionError); set GUESTNET_DEBUG=1 for details\n"
@@ -273,7 +306,7 @@ def test_long_plan_is_shortened(
     )
     assert lines[1:21] == [f"  start  web-{i:02}  (/DC/vm/a/web-{i:02})" for i in range(20)]
     assert lines[21] == "  start  … and 5 more"
-    assert lines[22] == "  skip   off-00  (power state is poweredOff)"
+    assert lines[22] == "  skip   off-00  (not poweredOn (poweredOff))"
     assert lines[42] == "  skip   … and 2 more (see the results)"
     assert len(out.splitlines()) == 47
 

@@ -1,23 +1,10 @@
-"""Every config test runs with its own XDG dirs and without GOVC_*/GUESTNET_* from the host."""
+"""Every config test runs isolated from the host's environment (tests/isolation.py)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-
-from tui.config import paths
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith(("GOVC_", "GUESTNET_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
-    paths.use_profiles_file(None)
-    yield tmp_path
-    paths.use_profiles_file(None)
+def _isolated(isolated_env: object) -> None:
+    """``isolated_env`` (tests/conftest.py) for every test here."""

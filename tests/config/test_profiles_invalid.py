@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,46 @@ def test_plaintext_password_refused_unless_private(tmp_path: Path) -> None:
     profile = load_profiles(path, env={})["lab"]
     assert profile.password_source.kind == "inline"
     assert "Plain-Zebra-71" not in repr(profile)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o620, 0o606, 0o700 | 0o044])
+def test_plaintext_password_in_shared_file_names_the_chmod(tmp_path: Path, mode: int) -> None:
+    """Group- or world-accessible: refused, and the message carries the command that fixes it
+    (the real path, quoted for a shell when it needs it)."""
+    folder = tmp_path / "my configs"
+    folder.mkdir()
+    path = folder / "profiles.yaml"
+    path.write_text("profiles:\n  lab:\n" + GOOD + "    password: 'Plain-Zebra-71'\n")
+    path.chmod(mode)
+    with pytest.raises(ProfileError) as info:
+        load_profiles(path, env={})
+    message = str(info.value)
+    assert f"(mode {mode:04o}); run 'chmod 600 \"{path}\"' or use password_env" in message
+    assert message.startswith(f"{path}:5: profile 'lab': plaintext 'password' refused: ")
+    assert "Plain-Zebra-71" not in message
+    path.chmod(0o600)  # what the message says to run
+    assert load_profiles(path, env={})["lab"].password_source.kind == "inline"
+
+
+def test_chmod_hint_path_is_one_shell_word(tmp_path: Path) -> None:
+    folder = tmp_path / 'odd $HOME "dir" `x` \\ end'
+    folder.mkdir()
+    path = folder / "profiles.yaml"
+    path.write_text("profiles:\n  lab:\n" + GOOD + "    password: 'Plain-Zebra-71'\n")
+    path.chmod(0o644)
+    with pytest.raises(ProfileError) as info:
+        load_profiles(path, env={})
+    command = str(info.value).split("run '", 1)[1].split("' or use", 1)[0]
+    subprocess.run(["sh", "-c", command], check=True)  # the hint, run as printed, fixes it
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_plaintext_password_in_private_file_is_accepted(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "profiles.yaml"
+    path.write_text("profiles:\n  lab:\n" + GOOD + "    password: 'Plain-Zebra-71'\n")
+    path.chmod(mode)
+    assert load_profiles(path, env={})["lab"].password_source.kind == "inline"
 
 
 def test_password_type_error_never_shows_value(tmp_path: Path) -> None:

@@ -1,19 +1,11 @@
-"""Every UI test runs with its own XDG dirs and without GOVC_*/GUESTNET_* from the host."""
+"""Every UI test runs isolated from the host's environment (tests/isolation.py): no GOVC_*,
+GUESTNET_*, XDG_* or NO_COLOR from the host, a private home."""
 
 from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith(("GOVC_", "GUESTNET_")) or name == "NO_COLOR":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
-    yield tmp_path
+def _isolated(isolated_env: object) -> None:
+    """``isolated_env`` (tests/conftest.py) for every test here."""

@@ -14,8 +14,9 @@ from tui.ui.audit import SessionAudit
 from tui.ui.keys import keys_markdown
 from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time, ip_changed, ip_result
 from tui.ui.themes import ThemeError, load_theme_text, shipped_themes, user_themes
-from tui.ui.vmstore import VMStore, compile_filter, preflight_reason
+from tui.ui.vmstore import VMStore, compile_filter
 from tui.ui.widgets.linetable import Column, fit, layout_columns
+from tui.vsphere.eligibility import preflight_reason
 from tui.vsphere.models import GuestCredentials, TaskEvent, VMBatch, VMChange
 from tui.vsphere.secret import Secret
 

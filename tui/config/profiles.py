@@ -11,8 +11,9 @@ import dataclasses
 import difflib
 import os
 import re
+import shlex
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -359,11 +360,41 @@ def _check_host(text: str, fail: Any) -> str:
 
 
 def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: int) -> Profile:
+    """One validated profile; the checks run in the order of the settings below, so the first
+    problem in a profile is the one reported."""
     ctx = _Ctx(path, name, node, line)
     if not isinstance(node, Mapping):
         raise ctx.fail(f"expected a mapping of settings, got {_type_name(node)}")
     _check_keys(ctx, node)
+    host, port, username = _endpoint(ctx, node)
+    source = _password_source(ctx, node, file_mode)
+    tls = _tls_spec(ctx, node)
+    release = _release(ctx, node)
+    root = _root(ctx, node)
+    guest_username = _get_str(ctx, node, "guest_username")
+    concurrency = _get_int(ctx, node, "concurrency", 1, MAX_CONCURRENCY) or DEFAULT_CONCURRENCY
+    theme = _get_str(ctx, node, "theme")
+    read_only = _get_bool(ctx, node, "read_only") or False
+    return Profile(
+        name=name,
+        host=host,
+        port=port,
+        username=username,
+        password_source=source,
+        tls=tls,
+        release=release,
+        root=root,
+        guest_username=guest_username.strip() if guest_username else None,
+        concurrency=concurrency,
+        theme=theme.strip() if theme else None,
+        read_only=read_only,
+        source=path,
+        line=line,
+    )
 
+
+def _endpoint(ctx: _Ctx, node: Mapping[str, Any]) -> tuple[str, int, str]:
+    """``(host, port, username)``: host and username are required."""
     host_text = _get_str(ctx, node, "host")
     if host_text is None:
         raise ctx.fail("missing 'host'")
@@ -372,7 +403,11 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
     username = _get_str(ctx, node, "username")
     if username is None:
         raise ctx.fail("missing 'username'")
+    return host, port, username.strip()
 
+
+def _password_source(ctx: _Ctx, node: Mapping[str, Any], file_mode: int) -> PasswordSource:
+    """At most one of ``PASSWORD_KEYS``; none means a prompt."""
     present = [k for k in PASSWORD_KEYS if k in node]
     if len(present) > 1:
         a, b = present[0], present[1]
@@ -386,7 +421,6 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
         raise ctx.fail(
             "'password_command_timeout' without 'password_command'", "password_command_timeout"
         )
-    source: PasswordSource
     if "password_env" in node:
         var = _get_str(ctx, node, "password_env")
         assert var is not None
@@ -396,51 +430,73 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
                 f"got {var!r}",
                 "password_env",
             )
-        source = PasswordSource("env", env=var)
-    elif "password_file" in node:
+        return PasswordSource("env", env=var)
+    if "password_file" in node:
         file_text = _get_str(ctx, node, "password_file")
         assert file_text is not None
-        source = PasswordSource("file", file=_resolve_path(path, file_text))
-    elif "password_command" in node:
-        cmd = node["password_command"]
-        if isinstance(cmd, str):
-            raise ctx.fail(
-                "'password_command' must be a list of arguments such as [pass, show, vcenter/lab]; "
-                "it is run without a shell",
-                "password_command",
-            )
-        if not isinstance(cmd, list) or not cmd:
-            raise ctx.fail(
-                f"'password_command' must be a non-empty list of strings, got {_type_name(cmd)}",
-                "password_command",
-            )
-        for i, arg in enumerate(cmd):
-            if not isinstance(arg, str) or (i == 0 and not str(arg).strip()):
-                raise ctx.fail(
-                    f"'password_command' item {i + 1} must be a string, got {_type_name(arg)}",
-                    "password_command",
-                )
-        source = PasswordSource(
-            "command",
-            command=tuple(str(a) for a in cmd),
-            timeout=float(timeout_value or DEFAULT_COMMAND_TIMEOUT),
-        )
-    elif "password" in node:
-        secret_text = _get_str(ctx, node, "password", secret=True)
-        assert secret_text is not None
-        if file_mode & 0o077:
-            raise ctx.fail(
-                f"plaintext 'password' refused: the file is readable by others "
-                f"(mode {file_mode & 0o777:04o}); run 'chmod 600 {path}' or use password_env, "
-                "password_file or password_command",
-                "password",
-            )
-        source = PasswordSource("inline", inline=Secret(secret_text))
-    else:
-        source = PasswordSource("prompt")
+        return PasswordSource("file", file=_resolve_path(ctx.path, file_text))
+    if "password_command" in node:
+        return _password_command(ctx, node["password_command"], timeout_value)
+    if "password" in node:
+        return _inline_password(ctx, node, file_mode)
+    return PasswordSource("prompt")
 
+
+def _password_command(ctx: _Ctx, cmd: Any, timeout: int | None) -> PasswordSource:
+    """``password_command``: a non-empty list of strings, run without a shell."""
+    if isinstance(cmd, str):
+        raise ctx.fail(
+            "'password_command' must be a list of arguments such as [pass, show, vcenter/lab]; "
+            "it is run without a shell",
+            "password_command",
+        )
+    if not isinstance(cmd, list) or not cmd:
+        raise ctx.fail(
+            f"'password_command' must be a non-empty list of strings, got {_type_name(cmd)}",
+            "password_command",
+        )
+    for i, arg in enumerate(cmd):
+        if not isinstance(arg, str) or (i == 0 and not str(arg).strip()):
+            raise ctx.fail(
+                f"'password_command' item {i + 1} must be a string, got {_type_name(arg)}",
+                "password_command",
+            )
+    return PasswordSource(
+        "command",
+        command=tuple(str(a) for a in cmd),
+        timeout=float(timeout or DEFAULT_COMMAND_TIMEOUT),
+    )
+
+
+def _inline_password(ctx: _Ctx, node: Mapping[str, Any], file_mode: int) -> PasswordSource:
+    """``password: TEXT``, only from a file no one else can read (or write); the refusal says
+    how to fix it."""
+    secret_text = _get_str(ctx, node, "password", secret=True)
+    assert secret_text is not None
+    if file_mode & 0o077:
+        raise ctx.fail(
+            f"plaintext 'password' refused: the file is readable by others "
+            f"(mode {file_mode & 0o777:04o}); run 'chmod 600 {_shell_word(ctx.path)}' or "
+            "use password_env, password_file or password_command",
+            "password",
+        )
+    return PasswordSource("inline", inline=Secret(secret_text))
+
+
+def _shell_word(path: Path) -> str:
+    """``path`` as one shell word: as is when safe, else in double quotes (the message already
+    uses single quotes around the command)."""
+    text = str(path)
+    if shlex.quote(text) == text:
+        return text
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
+
+
+def _tls_spec(ctx: _Ctx, node: Mapping[str, Any]) -> TLSSpec:
+    """``ca_file`` (must exist), ``thumbprint`` (SHA-256/SHA-1 colon hex) and ``insecure``,
+    which contradicts either."""
     ca_text = _get_str(ctx, node, "ca_file")
-    ca_file = _resolve_path(path, ca_text) if ca_text is not None else None
+    ca_file = _resolve_path(ctx.path, ca_text) if ca_text is not None else None
     if ca_file is not None and not os.path.isfile(ca_file):
         raise ctx.fail(f"'ca_file' {ca_file} does not exist or is not a file", "ca_file")
     thumb_text = _get_str(ctx, node, "thumbprint")
@@ -460,7 +516,11 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
             f"'insecure: true' contradicts {other!r}: remove one (insecure skips all verification)",
             "insecure",
         )
+    return TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure)
 
+
+def _release(ctx: _Ctx, node: Mapping[str, Any]) -> str | None:
+    """``release``: a quoted ``'8.0.2.0'`` (at least 8.0.1.0) or ``auto`` (None)."""
     release_raw = node.get("release")
     if release_raw is not None and not isinstance(release_raw, str):
         raise ctx.fail(
@@ -468,39 +528,22 @@ def _profile_from_node(path: Path, name: str, node: Any, line: int, file_mode: i
             f"got {_type_name(release_raw)} ({release_raw!r})",
             "release",
         )
-    release = _check_release(_get_str(ctx, node, "release"), lambda m: ctx.fail(m, "release"))
-    root = _get_str(ctx, node, "root")
-    if root is not None:
-        root = root.strip()
-        if not root.startswith("/"):
-            raise ctx.fail(
-                f"'root' must be an inventory path starting with '/', like '/DC/vm/clones', "
-                f"got {root!r}",
-                "root",
-            )
-        if len(root) > 1:
-            root = root.rstrip("/")
-    guest_username = _get_str(ctx, node, "guest_username")
-    concurrency = _get_int(ctx, node, "concurrency", 1, MAX_CONCURRENCY) or DEFAULT_CONCURRENCY
-    theme = _get_str(ctx, node, "theme")
-    read_only = _get_bool(ctx, node, "read_only") or False
+    return _check_release(_get_str(ctx, node, "release"), lambda m: ctx.fail(m, "release"))
 
-    return Profile(
-        name=name,
-        host=host,
-        port=port,
-        username=username.strip(),
-        password_source=source,
-        tls=TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure),
-        release=release,
-        root=root,
-        guest_username=guest_username.strip() if guest_username else None,
-        concurrency=concurrency,
-        theme=theme.strip() if theme else None,
-        read_only=read_only,
-        source=path,
-        line=line,
-    )
+
+def _root(ctx: _Ctx, node: Mapping[str, Any]) -> str | None:
+    """``root``: an inventory path starting with ``/``, without a trailing ``/``."""
+    root = _get_str(ctx, node, "root")
+    if root is None:
+        return None
+    root = root.strip()
+    if not root.startswith("/"):
+        raise ctx.fail(
+            f"'root' must be an inventory path starting with '/', like '/DC/vm/clones', "
+            f"got {root!r}",
+            "root",
+        )
+    return root.rstrip("/") if len(root) > 1 else root
 
 
 def _key_line(mapping: Any, key: Any, default: int = 1) -> int:
@@ -647,6 +690,35 @@ def profile_from_govc_env(env: Mapping[str, str]) -> Profile | None:
     else:
         source = PasswordSource("prompt")
 
+    tls = _govc_tls(env, host, port, fail)
+    guest_user: str | None = None
+    login = env.get("GOVC_GUEST_LOGIN", "")
+    if login:
+        guest_user = login.split(":", 1)[0] or None
+
+    release = _check_release(
+        env.get("GUESTNET_RELEASE") or None, lambda m: fail(m, "GUESTNET_RELEASE")
+    )
+    return Profile(
+        name=GOVC_PROFILE,
+        host=host,
+        port=port,
+        username=username,
+        password_source=source,
+        tls=tls,
+        release=release,
+        root=_govc_root(env),
+        guest_username=guest_user,
+        source=None,
+        line=0,
+    )
+
+
+def _govc_tls(
+    env: Mapping[str, str], host: str, port: int, fail: Callable[[str, str], ProfileError]
+) -> TLSSpec:
+    """``GOVC_INSECURE``, ``GOVC_TLS_CA_CERTS`` (one file) and the host's ``GOVC_TLS_KNOWN_HOSTS``
+    entry (ignored when insecure)."""
     insecure = parse_bool_env("GOVC_INSECURE", env.get("GOVC_INSECURE", ""))
     ca_file: str | None = None
     ca_text = env.get("GOVC_TLS_CA_CERTS", "").strip()
@@ -664,36 +736,18 @@ def profile_from_govc_env(env: Mapping[str, str]) -> Profile | None:
     kh = env.get("GOVC_TLS_KNOWN_HOSTS", "").strip()
     if kh and not insecure:
         thumbprint = known_hosts_lookup(Path(os.path.expanduser(kh)), host, port)
+    return TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure)
 
-    root: str | None = None
+
+def _govc_root(env: Mapping[str, str]) -> str | None:
+    """The inventory root from ``GOVC_FOLDER`` (absolute) or ``GOVC_DATACENTER`` [+ folder]."""
     folder = env.get("GOVC_FOLDER", "").strip()
     dc = env.get("GOVC_DATACENTER", "").strip()
     if folder.startswith("/"):
-        root = folder.rstrip("/") or "/"
-    elif dc:
-        root = f"/{dc.strip('/')}/vm" + (f"/{folder.strip('/')}" if folder else "")
-
-    guest_user: str | None = None
-    login = env.get("GOVC_GUEST_LOGIN", "")
-    if login:
-        guest_user = login.split(":", 1)[0] or None
-
-    release = _check_release(
-        env.get("GUESTNET_RELEASE") or None, lambda m: fail(m, "GUESTNET_RELEASE")
-    )
-    return Profile(
-        name=GOVC_PROFILE,
-        host=host,
-        port=port,
-        username=username,
-        password_source=source,
-        tls=TLSSpec(ca_file=ca_file, thumbprint=thumbprint, insecure=insecure),
-        release=release,
-        root=root,
-        guest_username=guest_user,
-        source=None,
-        line=0,
-    )
+        return folder.rstrip("/") or "/"
+    if dc:
+        return f"/{dc.strip('/')}/vm" + (f"/{folder.strip('/')}" if folder else "")
+    return None
 
 
 # --------------------------------------------------------------------------- public API

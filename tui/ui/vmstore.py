@@ -226,19 +226,3 @@ _FIELDS = (
 
 def _diff(a: VM, b: VM) -> frozenset[str]:
     return frozenset(f for f in _FIELDS if getattr(a, f) != getattr(b, f))
-
-
-# -- pre-flight ---------------------------------------------------------------------------------
-
-
-def preflight_reason(vm: VM) -> str | None:
-    """Why StartGuestNetwork would fail on this VM right now, or None when it looks ready."""
-    if vm.connection_state not in (None, "connected"):
-        return f"host connection {vm.connection_state}"
-    if vm.power_state != "poweredOn":
-        return f"not poweredOn ({vm.power_state or 'unknown'})"
-    if vm.tools_running_status != "guestToolsRunning":
-        return f"tools not running ({vm.tools_running_status or 'unknown'})"
-    if vm.guest_operations_ready is not True:
-        return "guest operations not ready"
-    return None

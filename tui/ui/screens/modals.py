@@ -15,7 +15,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from tui.ui.vmstore import preflight_reason
+from tui.vsphere.eligibility import preflight_reason
 from tui.vsphere.models import VM, GuestCredentials
 from tui.vsphere.secret import Secret
 

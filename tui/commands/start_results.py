@@ -1,0 +1,125 @@
+"""``start-network`` results: one row per VM (a JSON line each with ``--json``), the final table
+with its counts and hints, and the exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from tui.commands.base import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from tui.commands.output import dash, iso, table
+
+if TYPE_CHECKING:
+    from tui.vsphere.models import VM, TaskEvent
+
+Row = dict[str, Any]
+COUNTED = ("succeeded", "failed", "skipped", "cancelled")
+
+
+def row(vm: VM, state: str, **fields: Any) -> Row:
+    out: Row = {
+        "vm": vm.name,
+        "moid": vm.moid,
+        "task": None,
+        "state": state,
+        "progress": None,
+        "fault_type": None,
+        "fault_message": None,
+        "hint": None,
+        "started": None,
+        "completed": None,
+    }
+    out.update(fields)
+    return out
+
+
+def event_row(vm: VM, ev: TaskEvent | None, interrupted: bool) -> Row:
+    """The row for ``vm`` from its last event; a VM without a final event was cancelled (after
+    Ctrl-C) or failed (the run ended early)."""
+    if ev is None or not ev.final:
+        message = (
+            "interrupted before the task finished"
+            if interrupted
+            else "the run ended without a final task state"
+        )
+        return row(
+            vm,
+            "cancelled" if interrupted else "failed",
+            task=ev.task if ev else None,
+            progress=ev.progress if ev else None,
+            fault_message=message,
+            started=iso(ev.start_time) if ev else None,
+        )
+    fault_type = fault_message = hint = None
+    if ev.fault is not None:
+        from tui.vsphere.faults import explain_fault
+
+        fault_type = ev.fault.type_name
+        fault_message = ev.fault.message
+        hint = explain_fault(ev.fault).remedy
+    return row(
+        vm,
+        ev.state,
+        task=ev.task,
+        progress=ev.progress,
+        fault_type=fault_type,
+        fault_message=fault_message,
+        hint=hint,
+        started=iso(ev.start_time),
+        completed=iso(ev.complete_time),
+    )
+
+
+class Results:
+    """The rows so far, in the order they became final; ``order`` is the inventory order the
+    table is sorted by."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.rows: list[Row] = []
+        self.order: dict[str, int] = {}
+
+    def emit(self, r: Row) -> None:
+        self.rows.append(r)
+        if self.as_json:
+            print(json.dumps(r), flush=True)
+
+    @property
+    def states(self) -> list[str]:
+        return [r["state"] for r in self.rows]
+
+    def counts(self) -> dict[str, int]:
+        states = self.states
+        return {s: states.count(s) for s in sorted(set(states))}
+
+    def finish(self, interrupted: bool) -> int:
+        """Print the table (unless ``--json``) and return the exit code."""
+        if not self.as_json:
+            self._print_table()
+        states = self.states
+        if interrupted:
+            return EXIT_INTERRUPTED
+        if states and all(s == "succeeded" for s in states):
+            return EXIT_OK
+        return EXIT_FAILED
+
+    def _print_table(self) -> None:
+        ordered = sorted(self.rows, key=lambda r: self.order.get(r["moid"], 0))
+        print(table(["VM", "STATE", "TASK", "RESULT"], [_cells(r) for r in ordered]))
+        states = self.states
+        counts = {s: states.count(s) for s in COUNTED}
+        print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing run")
+        hints: dict[str, str] = {}
+        for r in self.rows:
+            key = r["fault_type"] or r["fault_message"]
+            if r["hint"] and key not in hints:
+                hints[key] = r["hint"]
+        for key, hint in hints.items():
+            print(f"hint ({key}): {hint}")
+        sys.stdout.flush()
+
+
+def _cells(r: Row) -> list[str]:
+    result = f"{r['fault_type']}: {r['fault_message']}" if r["fault_type"] else r["fault_message"]
+    return [r["vm"], r["state"], dash(r["task"]), dash(result)]
