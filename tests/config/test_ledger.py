@@ -19,7 +19,7 @@ B = VM("vm-2", "web-ic-02", "/DC/vm/web-ic-02", "/DC/vm")  # no instanceUuid: ke
 def test_records_are_private_and_reread_by_a_new_ledger(tmp_path: Path) -> None:
     path = tmp_path / "state" / "ledger.jsonl"
     led = Ledger("vc1:443", path)
-    led.dispatch(A)
+    led.dispatch(A, ip_before="10.0.0.5", mac_before=None, noise="x")
     led.task(A, "task-7")
     led.done(A, "success", "task-7", verified=True)
     led.dispatch(B)
@@ -28,6 +28,7 @@ def test_records_are_private_and_reread_by_a_new_ledger(tmp_path: Path) -> None:
     again = Ledger("vc1:443", path).load()
     a, b = again.get(A), again.get(B)
     assert a is not None and a.succeeded and not a.open and a.task == "task-7" and a.attempts == 1
+    assert a.settled and a.before == {"ip_before": "10.0.0.5", "mac_before": None}
     assert b is not None and b.open and not b.succeeded and b.key == "vm-2"
     assert b.dispatched_at is not None
 
@@ -35,12 +36,13 @@ def test_records_are_private_and_reread_by_a_new_ledger(tmp_path: Path) -> None:
 def test_failures_count_and_other_vcenters_are_ignored(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     led = Ledger("vc1:443", path)
-    for outcome in ("error", "error"):
+    for outcome in ("error", "not-sent", "error"):
         led.dispatch(A)
         led.done(A, outcome, "task-1", fault_type="InvalidGuestLogin")
     Ledger("vc2:443", path).dispatch(A)
     entry = Ledger("vc1:443", path).load().get(A)
-    assert entry is not None and (entry.attempts, entry.failures, entry.open) == (2, 2, False)
+    assert entry is not None and (entry.attempts, entry.failures, entry.open) == (3, 2, False)
+    assert not entry.settled and entry.outcome == "error"
     other = Ledger("vc2:443", path).load().get(A)
     assert other is not None and other.open and other.attempts == 1
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,10 @@ from tui.config import paths
 from tui.config.files import append_line
 from tui.vsphere.models import VM
 from tui.vsphere.secret import Secret
+
+# Outcomes after which a VM is never started again. "error" may be retried; "not-sent" (an earlier
+# watcher's dispatch that vCenter never saw) leaves the VM to be started.
+SETTLED = frozenset({"success", "cancelled", "skipped", "unknown"})
 
 
 @dataclass(slots=True)
@@ -36,12 +40,25 @@ class LedgerEntry:
     name: str
     moid: str
     attempts: int = 0  # dispatches
-    failures: int = 0  # done records whose outcome was not success
-    succeeded: bool = False
+    failures: int = 0  # done records with outcome "error"
+    outcome: str | None = None  # of the latest done record
     open: bool = False  # a dispatch (or task) with no done after it
     task: str | None = None  # the latest task
     dispatched_at: float | None = None  # epoch seconds of the latest dispatch
     last_time: float = 0.0  # epoch seconds of the latest record
+    before: dict[str, Any] = field(default_factory=dict)  # what the dispatch recorded (addresses)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "success"
+
+    @property
+    def settled(self) -> bool:
+        """Never to be started again: succeeded, cancelled, skipped, or its fate is unknown."""
+        return self.outcome in SETTLED
+
+
+_BEFORE_KEYS = ("ip_before", "mac_before")
 
 
 def vm_key(vm: VM) -> str:
@@ -88,9 +105,10 @@ class Ledger:
     def get(self, vm: VM) -> LedgerEntry | None:
         return self.entries.get(vm_key(vm))
 
-    def dispatch(self, vm: VM) -> LedgerEntry:
-        """Record, durably, that StartGuestNetwork_Task is about to be called on ``vm``."""
-        return self._write(vm, "dispatch", sync=True)
+    def dispatch(self, vm: VM, **before: Any) -> LedgerEntry:
+        """Record, durably, that StartGuestNetwork_Task is about to be called on ``vm`` (``before``:
+        what to compare with afterwards, e.g. its addresses)."""
+        return self._write(vm, "dispatch", sync=True, **before)
 
     def task(self, vm: VM, task: str) -> LedgerEntry:
         return self._write(vm, "task", task=task, sync=True)
@@ -133,14 +151,14 @@ class Ledger:
             entry.open = True
             entry.task = None
             entry.dispatched_at = when
+            entry.before = {k: rec[k] for k in _BEFORE_KEYS if k in rec}
         elif event == "task" and isinstance(rec.get("task"), str):
             entry.task = rec["task"]
         elif event == "done":
             entry.open = False
             if isinstance(rec.get("task"), str):
                 entry.task = rec["task"]
-            if rec.get("outcome") == "success":
-                entry.succeeded = True
-            else:
+            entry.outcome = str(rec.get("outcome"))
+            if entry.outcome == "error":
                 entry.failures += 1
         return entry

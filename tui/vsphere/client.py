@@ -8,11 +8,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
 
-from tui.vsphere import inventory, startcall, task, tasks, updates
+from tui.vsphere import inventory, lostreply, startcall, task, tasks, updates
 from tui.vsphere.errors import BadResponse, GuestnetError, SpecError, TLSVerifyError, VimFault
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent
 from tui.vsphere.services import ServiceRefs, read_service_content
@@ -383,7 +384,8 @@ class Client:
 
         ``concurrency`` bounds the StartGuestNetwork_Task calls in flight. ``await`` the result
         or iterate it to start; options (tests, tuning): max_attempts, retry_delays, max_wait,
-        dispatch_poll, coalesce, batch_window, reconnect_delays, on_status.
+        dispatch_poll, coalesce, batch_window, reconnect_delays, on_status; ``open=True``: a run
+        that takes more VMs (``add``, ``adopt``) until ``close_input()``.
         """
         self._check_open()
         run = tasks.GuestNetworkRun(
@@ -400,6 +402,14 @@ class Client:
         for vm in vms:
             self._creds_for[vm.moid] = creds
         return run
+
+    async def find_start_task(self, vm_moid: str, not_before: datetime) -> str | None:
+        """The StartGuestNetwork task that this user queued on the VM at or after ``not_before``
+        (server time), in any state, from the VM's ``recentTask``; None when vCenter lists none."""
+        self._check_open()
+        return await lostreply.find_start_task(
+            self.transport, vm_moid, user=self.session_user or self.username, not_before=not_before
+        )
 
     async def cancel_task(self, task_moid: str) -> None:
         self._check_open()

@@ -200,6 +200,18 @@ class Collector:
         self.filters.append(ref_value(ref, "CreateFilter"))
         return self.filters[-1]
 
+    async def remove_filter(self, filter_moid: str) -> None:
+        """DestroyPropertyFilter on one of this life's filters (its objects stop being reported)."""
+        if filter_moid in self.filters:
+            self.filters.remove(filter_moid)
+            await self.t.invoke(
+                "PropertyFilter",
+                filter_moid,
+                "DestroyPropertyFilter",
+                auth="raise",
+                scope=self.scope,
+            )
+
     async def wait(self, version: str, max_wait: int) -> dict[str, Any] | None:
         """One WaitForUpdatesEx: the UpdateSet, or None when nothing changed within max_wait."""
         assert self.moid is not None, "wait() needs a filter"

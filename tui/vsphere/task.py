@@ -130,6 +130,7 @@ class TaskTracker:
         batch_window: float = 0.1,
         reconnect_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 15.0),
         on_status: Callable[[str], None] | None = None,
+        prune: bool = False,
     ) -> None:
         self.on_update = on_update
         self.is_done = is_done
@@ -141,6 +142,10 @@ class TaskTracker:
         self.props: dict[str, dict[str, Any]] = {}  # task moid -> tracked info.* values
         self.filters_created = 0
         self._unfiltered: list[str] = []
+        # prune: destroy a wave's filter once its tasks are final (a long-lived run's collector
+        # then holds only live tasks, and an idle one polls nothing)
+        self.prune = prune
+        self._waves: dict[str, list[str]] = {}  # filter moid -> its tasks
         self._wake = asyncio.Event()
         self.loop = UpdateLoop(
             t,
@@ -176,6 +181,7 @@ class TaskTracker:
     async def setup(self, pc: Collector) -> None:
         # a new collector: every task not yet final gets a filter on it
         self._unfiltered = [t for t, p in self.props.items() if not is_final(p)]
+        self._waves = {}
 
     async def next_wait(self, pc: Collector) -> int | None:
         while not self.is_done():
@@ -183,8 +189,10 @@ class TaskTracker:
                 if self.dispatching and self.batch_window > 0:
                     await asyncio.sleep(self.batch_window)  # let the wave grow
                 batch, self._unfiltered = self._unfiltered, []
-                await pc.add_filter(task_filter_spec(batch))
+                self._waves[await pc.add_filter(task_filter_spec(batch))] = batch
                 self.filters_created += 1
+            if self.prune:
+                await self._prune(pc)
             if pc.filters:
                 return self.dispatch_poll if self.dispatching else self.max_wait
             self._wake.clear()
@@ -192,6 +200,14 @@ class TaskTracker:
                 break
             await self._wake.wait()
         return None
+
+    async def _prune(self, pc: Collector) -> None:
+        for f, wave in list(self._waves.items()):
+            if all(is_final(self.props.get(t, {})) for t in wave):
+                del self._waves[f]
+                for t in wave:
+                    self.props.pop(t, None)
+                await pc.remove_filter(f)
 
     async def on_updates(self, update_set: dict[str, Any]) -> None:
         for ou in object_updates(update_set):

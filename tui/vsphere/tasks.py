@@ -52,6 +52,7 @@ class GuestNetworkRun:
         batch_window: float = 0.1,
         on_status: Callable[[str], None] | None = None,
         reconnect_delays: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 15.0),
+        open: bool = False,
     ) -> None:
         if not isinstance(creds, GuestCredentials):
             raise TypeError("creds must be GuestCredentials")
@@ -77,6 +78,9 @@ class GuestNetworkRun:
         self._cancels: set[asyncio.Task[None]] = set()  # CancelTask calls for late-created tasks
         self._error: BaseException | None = None
         self._finished = False
+        # open: the run takes more VMs (add, adopt) until close_input(); ends when all are final
+        self._open = open
+        self._more = asyncio.Event()
         self.starts = StartCalls(
             t,
             refs.guest_customization_manager,
@@ -98,6 +102,7 @@ class GuestNetworkRun:
             batch_window=batch_window,
             reconnect_delays=reconnect_delays,
             on_status=on_status,
+            prune=open,
         )
 
     # ------------------------------------------------------------------ public API
@@ -142,6 +147,35 @@ class GuestNetworkRun:
 
     def events_of(self, vm_moid: str) -> list[TaskEvent]:
         return list(self._states[vm_moid].events)
+
+    def add(self, vms: Sequence[VM]) -> None:
+        """An open run: start the guest network on more VMs (a VM already in flight is kept)."""
+        self._check_accepting()
+        for vm in vms:
+            old = self._states.get(vm.moid)
+            if old is not None and not old.final:
+                continue
+            st = self._states[vm.moid] = VMState(vm)
+            self._emit(st, "pending")
+            self._queue.append(vm.moid)
+        self._more.set()
+
+    def adopt(self, vm: VM, task: str) -> None:
+        """An open run: track a StartGuestNetwork task created elsewhere (an earlier process)."""
+        self._check_accepting()
+        st = self._states[vm.moid] = VMState(vm)
+        self._register(st, task)
+
+    def close_input(self) -> None:
+        """An open run takes no more VMs: it ends once every VM's task is final."""
+        self._open = False
+        self._more.set()
+        self.tracker.wake()
+
+    def _check_accepting(self) -> None:
+        if not self._open:
+            raise GuestnetError("this run takes no more VMs (not open, or input closed)")
+        self._ensure_started()
 
     async def cancel(self, vm_moid: str) -> bool:
         """Cancel one VM: drop it if not dispatched yet, else CancelTask (when cancelable).
@@ -203,7 +237,9 @@ class GuestNetworkRun:
             self._driver = asyncio.get_running_loop().create_task(self._drive())
 
     def _all_final(self) -> bool:
-        return not self.tracker.dispatching and all(st.final for st in self._states.values())
+        if self._open or self.tracker.dispatching:
+            return False
+        return all(st.final for st in self._states.values())
 
     def _emit(
         self,
@@ -266,7 +302,7 @@ class GuestNetworkRun:
             await self.starts.measure_server_clock()
             self.tracker.dispatching = True
             tracker_task = asyncio.create_task(self.tracker.run())
-            n = min(self.concurrency, len(self._queue)) or 1
+            n = self.concurrency if self._open else (min(self.concurrency, len(self._queue)) or 1)
             workers = [asyncio.create_task(self._worker()) for _ in range(n)]
             pending: set[asyncio.Task[None]] = {*workers, tracker_task}
             while not all(w.done() for w in workers):
@@ -296,12 +332,15 @@ class GuestNetworkRun:
             self._closed()
 
     async def _worker(self) -> None:
-        while self._queue:
-            moid = self._queue.popleft()
-            st = self._states[moid]
-            if st.final:
-                continue
-            await self.starts.start(st)
+        while True:
+            while self._queue:
+                st = self._states[self._queue.popleft()]
+                if not st.final:
+                    await self.starts.start(st)
+            if not self._open:
+                return
+            self._more.clear()
+            await self._more.wait()
 
     def _register(self, st: VMState, task: str) -> None:
         st.task = task

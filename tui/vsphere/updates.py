@@ -16,7 +16,7 @@ from typing import Any
 
 from tui.vsphere.inventory import (
     DEFAULT_MAX_OBJECTS,
-    VM_PROPERTIES,
+    FIELDS_OF_PATH,
     FolderMap,
     create_inventory_view,
     inventory_prop_sets,
@@ -37,13 +37,6 @@ from tui.vsphere.services import ServiceRefs
 from tui.vsphere.transport import Transport
 from tui.vsphere.view import view_spec
 
-# VM property path → the VM fields whose value it drives.
-_FIELDS_OF: dict[str, frozenset[str]] = {
-    p: frozenset({f}) for p, f in VM_PROPERTIES.items() if p not in ("name", "parent")
-}
-_FIELDS_OF["name"] = frozenset({"name", "path"})
-_FIELDS_OF["parent"] = frozenset({"folder", "path"})
-
 ALL_VM_FIELDS = frozenset(VM.__dataclass_fields__)
 DEFAULT_BACKOFF: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
@@ -51,7 +44,7 @@ DEFAULT_BACKOFF: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 def changed_fields(old: VM, new: VM, paths: Iterable[str]) -> frozenset[str]:
     """The VM fields driven by the changed property ``paths`` whose value really changed."""
     return frozenset(
-        f for p in paths for f in _FIELDS_OF.get(p, ()) if getattr(old, f) != getattr(new, f)
+        f for p in paths for f in FIELDS_OF_PATH.get(p, ()) if getattr(old, f) != getattr(new, f)
     )
 
 
