@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tui.sim.generate import generate_inventory
 from tui.sim.inventory import (
     EXAMPLE_PATH,
     INJECTABLE_FAULTS,
     InventoryError,
-    generate_inventory,
     load_inventory,
     parse_inventory,
 )

@@ -1,5 +1,5 @@
-"""Simulator inventory: the YAML loader (one-line errors naming file:line and key) and the
-``--vms N --seed S`` generator.
+"""Simulator inventory: its description (``Inventory``, ``VMSpec`` …) and the YAML loader
+(one-line errors naming file:line and key); ``generate.py`` makes ``--vms N --seed S`` ones.
 
 The format is documented in docs/simulator.md; ``tui/sim/inventory.example.yaml`` is a complete
 example (and the default inventory of the ``sim`` test fixture).
@@ -8,7 +8,6 @@ example (and the default inventory of the ``sim`` test fixture).
 from __future__ import annotations
 
 import ipaddress
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -487,138 +486,3 @@ def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpe
         if key in d:
             setattr(vm, attr, _want_str(ctx, d, key, d[key], f"{path}.{key}"))
     return vm
-
-
-# ----------------------------------------------------------------------------------------------
-# Generator
-
-_TEAMS = (
-    "payments",
-    "search",
-    "checkout",
-    "identity",
-    "data",
-    "mobile",
-    "platform",
-    "ml",
-    "billing",
-    "growth",
-    "infra",
-    "security",
-    "support",
-    "media",
-    "ads",
-    "maps",
-)
-_ROLES = ("web", "api", "db", "cache", "worker", "queue", "proxy", "batch")
-_ENVS = ("prod", "staging", "dev")
-_OS = (
-    ("ubuntu64Guest", "Ubuntu Linux (64-bit)"),
-    ("rhel9_64Guest", "Red Hat Enterprise Linux 9 (64-bit)"),
-    ("debian12_64Guest", "Debian GNU/Linux 12 (64-bit)"),
-    ("sles15_64Guest", "SUSE Linux Enterprise 15 (64-bit)"),
-)
-
-
-def generate_inventory(vms: int, seed: int = 1) -> Inventory:
-    """A realistic mixed inventory of ``vms`` VMs, deterministic for a given seed.
-
-    Layout: one datacenter per 20,000 VMs (``DC1``, ``DC2``…), one folder per team with ``prod`` /
-    ``staging`` / ``dev`` sub-folders. Each folder holds a few instant-clone parents
-    (``<team>-<role>-golden``, powered off like real templates-in-waiting) and their clones
-    ``<team>-<role>-NNNN`` that still carry the parent's IP address (the identity collision
-    StartGuestNetwork exists to fix). About 10 % of clones are powered off, 5 % have VMware Tools
-    not running, and every 200th VM (plus a dozen among the first ~40) gets an injected fault,
-    cycling through all six faults in both modes. Guest accounts come from the server-wide default.
-    """
-    if vms < 0:
-        raise InventoryError(f"--vms must be 0 or more, got {vms}")
-    rng = random.Random(seed)
-    n_dc = max(1, -(-vms // 20000))
-    dcs = [DatacenterSpec(f"DC{i + 1}", FolderSpec("vm")) for i in range(n_dc)]
-    n_teams = max(1, min(len(_TEAMS) * 4, vms // 250 or 1))
-    team_names = [
-        _TEAMS[i % len(_TEAMS)] + ("" if i < len(_TEAMS) else f"-{i // len(_TEAMS) + 1}")
-        for i in range(n_teams)
-    ]
-    # (datacenter index, folder) buckets for VMs
-    buckets: list[tuple[str, FolderSpec]] = []
-    for i, team in enumerate(team_names):
-        tf = FolderSpec(team)
-        for env in _ENVS:
-            ef = FolderSpec(env)
-            tf.folders.append(ef)
-            buckets.append((team, ef))
-        dcs[i % n_dc].vm_folder.folders.append(tf)
-    fault_every = 200
-    created = 0
-    faults = 0
-    net_counter = 0
-    bucket_idx = 0
-    while created < vms:
-        team, bucket = buckets[bucket_idx % len(buckets)]
-        bucket_idx += 1
-        role = _ROLES[rng.randrange(len(_ROLES))]
-        # an instant-clone parent plus a batch of its clones
-        base = f"{team}-{bucket.name}-{role}-{bucket_idx:04d}"
-        guest_id, guest_full = _OS[rng.randrange(len(_OS))]
-        parent_ip = _addr(net_counter)
-        net_counter += 1
-        parent = VMSpec(
-            f"{base}-golden",
-            power="poweredOff" if rng.random() < 0.7 else "poweredOn",
-            ip=parent_ip,
-            guest_id=guest_id,
-            guest_full_name=guest_full,
-            acquire_ip=_addr(net_counter),
-        )
-        net_counter += 1
-        if parent.power == "poweredOff":
-            parent.ip = None
-            parent.tools = "guestToolsNotRunning"
-        bucket.vms.append(parent)
-        created += 1
-        clones = rng.randint(5, 40)
-        for c in range(clones):
-            if created >= vms:
-                break
-            vm = VMSpec(
-                f"{base}-ic-{c + 1:03d}",
-                clone_parent=parent.name,
-                ip=parent_ip,
-                acquire_ip=_addr(net_counter),
-                guest_id=guest_id,
-                guest_full_name=guest_full,
-            )
-            net_counter += 1
-            r = rng.random()
-            if r < 0.10:
-                vm.power = "poweredOff"
-                vm.tools = "guestToolsNotRunning"
-                vm.ip = None
-            elif r < 0.15:
-                vm.tools = "guestToolsNotRunning"
-            created += 1
-            early = vms >= 40 and faults < _EARLY_FAULTS and created >= 3 * (faults + 1)
-            if created % fault_every == 0 or early:
-                vm.power, vm.tools = "poweredOn", "guestToolsRunning"
-                ftype = INJECTABLE_FAULTS[faults % len(INJECTABLE_FAULTS)]
-                vm.fault = InjectedFault(ftype, FAULT_MODES[(faults // len(INJECTABLE_FAULTS)) % 2])
-                faults += 1
-            bucket.vms.append(vm)
-    return Inventory(dcs, None, "task", f"<generated --vms {vms} --seed {seed}>")
-
-
-# Every fault in both modes among the first ~40 VMs, so small inventories have them all.
-_EARLY_FAULTS = 2 * len(INJECTABLE_FAULTS)
-
-
-# 10.64.0.0/10 gives ~4 M addresses, far more than 50,000 VMs x 2 need.
-_ADDR_BASE = int(ipaddress.IPv4Address("10.64.0.10"))
-
-
-def _addr(n: int) -> str:
-    # formatted by hand: parsing the base and building an IPv4Address per VM was most of the
-    # generator's time (--vms 50000: 0.48 s, now 0.11 s)
-    v = _ADDR_BASE + n
-    return f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"

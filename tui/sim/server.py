@@ -24,12 +24,8 @@ from tui.sim.app import Exchange, SimApp
 from tui.sim.clock import Clock
 from tui.sim.control import Control
 from tui.sim.errors import SimError
-from tui.sim.inventory import (
-    Inventory,
-    example_inventory,
-    generate_inventory,
-    load_inventory,
-)
+from tui.sim.generate import generate_inventory
+from tui.sim.inventory import Inventory, example_inventory, load_inventory
 from tui.sim.options import SimOptions
 from tui.sim.state import State
 
