@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui.commands import audit, delegate, list_vms, profiles, start_network
+from tui.commands import audit, delegate, list_vms, profiles, start_network, watch
 from tui.commands.base import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -28,7 +28,7 @@ from tui.commands.base import (
 )
 
 # The subcommands in the order ``guestnet --help`` lists them; each adds its own parser.
-COMMANDS = (profiles, list_vms, start_network, audit, delegate)
+COMMANDS = (profiles, list_vms, start_network, watch, audit, delegate)
 
 
 def _config_parent() -> argparse.ArgumentParser:

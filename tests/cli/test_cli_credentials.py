@@ -120,11 +120,11 @@ def test_govc_datacenter_folder_root(cli: CLI, vc: SimServer) -> None:
 def test_govc_guest_login_drives_start_network(cli: CLI, vc: SimServer) -> None:
     env = govc(vc, GOVC_PASSWORD=VC_PASSWORD, GOVC_TLS_CA_CERTS=vc.ca_file)
     env["GOVC_GUEST_LOGIN"] = f"root:{GUEST_PASSWORD}"
-    r = cli.run("start-network", "--vm", "db-01", "--json", env=env)
+    r = cli.run("start-network", "--verify-timeout", "0", "--vm", "db-01", "--json", env=env)
     assert r.code == 0, r
     assert [x["state"] for x in jsonl(r.out)] == ["succeeded"]
     env["GOVC_GUEST_LOGIN"] = "nobody:wrong"
-    r = cli.run("start-network", "--vm", "db-01", "--json", env=env)
+    r = cli.run("start-network", "--verify-timeout", "0", "--vm", "db-01", "--json", env=env)
     assert r.code == 1 and jsonl(r.out)[0]["fault_type"] == "InvalidGuestLogin"
     assert "2 VM(s)" not in r.err and "guest user nobody" in r.err
 
@@ -166,15 +166,22 @@ def test_secret_hygiene(cli: CLI, vc: SimServer, tmp_path: Path) -> None:
         (("profiles", "check", "sim", "--json"), 0),
         (("list",), 0),
         (("list", "--json"), 0),
-        (("start-network", "--vm", "web-0*", "off-01"), 1),
-        (("start-network", "--vm", "web-01", "badlogin-01", "--json"), 1),
-        (("start-network", "--vm", "nothing-*"), 2),
+        (("start-network", "--verify-timeout", "0", "--vm", "web-0*", "off-01"), 1),
+        (("start-network", "--verify-timeout", "0", "--vm", "web-01", "badlogin-01", "--json"), 1),
+        (("start-network", "--verify-timeout", "0", "--vm", "nothing-*"), 2),
         (("audit",), 0),
         (("audit", "--json"), 0),
     ]
     for args, code in runs:
         assert cli.run(*args, env=env).code == code
-    r = cli.run("start-network", "--vm", "web-02", env={"GUESTNET_GUEST_PASSWORD": wrong_guest})
+    r = cli.run(
+        "start-network",
+        "--verify-timeout",
+        "0",
+        "--vm",
+        "web-02",
+        env={"GUESTNET_GUEST_PASSWORD": wrong_guest},
+    )
     assert r.code == 1
     # govc flows: password in the URL, guest login in GOVC_GUEST_LOGIN
     user = vc.username.replace("@", "%40")
@@ -185,7 +192,12 @@ def test_secret_hygiene(cli: CLI, vc: SimServer, tmp_path: Path) -> None:
         "GUESTNET_PROFILE": "govc-env",
     }
     assert cli.run("profiles", "--json", env=govc_env).code == 0
-    assert cli.run("start-network", "--vm", "web-03", "--json", env=govc_env).code == 0
+    assert (
+        cli.run(
+            "start-network", "--verify-timeout", "0", "--vm", "web-03", "--json", env=govc_env
+        ).code
+        == 0
+    )
     # a wrong vCenter password reported as a login failure
     vc_file.write_text("Vc-Wrong-Pangolin-3301")
     assert cli.run("list").code == 2

@@ -181,6 +181,10 @@ def test_list(cli: CLI, vc: SimServer) -> None:
         "ip_address",
         "host_name",
         "instance_uuid",
+        "ip_addresses",
+        "mac_addresses",
+        "annotation",
+        "duplicate_of",
     ]
     assert all(list(v) == keys for v in vms)
     web = vms[3]
@@ -192,7 +196,9 @@ def test_list(cli: CLI, vc: SimServer) -> None:
     assert [v["name"] for v in json.loads(r.out)] == ["off-01"]
     r = cli.run("list", "--filter", "off-*", env=ENV)
     header, row = r.out.splitlines()
-    assert header.split() == ["NAME", "POWER", "TOOLS", "GUEST", "OPS", "IP", "MOID", "PATH"]
+    assert header.split() == [
+        "NAME", "POWER", "TOOLS", "GUEST", "OPS", "IP", "SHARED", "WITH", "MOID", "PATH"
+    ]  # fmt: skip
     assert row.split()[:2] == ["off-01", "poweredOff"] and row.endswith("/DC1/vm/clones/off-01")
     r = cli.run("list", "--filter", "nothing*", env=ENV)
     assert (r.code, r.out, r.err) == (0, "", "guestnet: no VMs match\n")
@@ -216,7 +222,7 @@ def test_list_with_root(cli: CLI, vc: SimServer) -> None:
 
 def test_start_network_all_succeed(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc))
-    r = cli.run("start-network", "--vm", "web-0[12]", "--json", env=ENV)
+    r = cli.run("start-network", "--verify-timeout", "0", "--vm", "web-0[12]", "--json", env=ENV)
     assert r.code == 0, r
     rows = jsonl(r.out)
     assert sorted(x["vm"] for x in rows) == ["web-01", "web-02"]
@@ -232,6 +238,12 @@ def test_start_network_all_succeed(cli: CLI, vc: SimServer) -> None:
             "hint",
             "started",
             "completed",
+            "ip_before",
+            "ip_after",
+            "mac_before",
+            "mac_after",
+            "verified",
+            "verify_reason",
         ]
         assert row["state"] == "succeeded" and row["task"].startswith("task-")
         assert row["fault_type"] is None and row["completed"].endswith("Z")
@@ -248,7 +260,17 @@ def test_start_network_all_succeed(cli: CLI, vc: SimServer) -> None:
 
 def test_start_network_failures_skips_table(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc))
-    r = cli.run("start-network", "--vm", "web-03", "off-01", "notools-01", "badlogin-01", env=ENV)
+    r = cli.run(
+        "start-network",
+        "--verify-timeout",
+        "0",
+        "--vm",
+        "web-03",
+        "off-01",
+        "notools-01",
+        "badlogin-01",
+        env=ENV,
+    )
     assert r.code == 1, r
     lines = r.out.splitlines()
     assert lines[0].split() == ["VM", "STATE", "TASK", "RESULT"]
@@ -270,7 +292,15 @@ def test_start_network_failures_skips_table(cli: CLI, vc: SimServer) -> None:
 def test_start_network_json_fault_and_no_preflight(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc))
     r = cli.run(
-        "start-network", "--vm", "badlogin-01", "off-01", "--json", "--no-preflight", env=ENV
+        "start-network",
+        "--verify-timeout",
+        "0",
+        "--vm",
+        "badlogin-01",
+        "off-01",
+        "--json",
+        "--no-preflight",
+        env=ENV,
     )
     assert r.code == 1, r
     rows = {x["vm"]: x for x in jsonl(r.out)}
@@ -283,12 +313,16 @@ def test_start_network_json_fault_and_no_preflight(cli: CLI, vc: SimServer) -> N
 
 def test_start_network_selection_errors(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc))
-    r = cli.run("start-network", "--vm", "web-01", "nomatch-*", "zz", env=ENV)
+    r = cli.run(
+        "start-network", "--verify-timeout", "0", "--vm", "web-01", "nomatch-*", "zz", env=ENV
+    )
     assert (r.code, r.out) == (2, "")
     assert r.err == "guestnet: no VM matches 'nomatch-*', 'zz' under the inventory\n"
     assert not cli.audit_file.exists()  # nothing was started
     r = cli.run(
         "start-network",
+        "--verify-timeout",
+        "0",
         "--vms-from",
         "-",
         "--json",
@@ -302,7 +336,7 @@ def test_start_network_selection_errors(cli: CLI, vc: SimServer) -> None:
 def test_guest_login_failure_wrong_password(cli: CLI, vc: SimServer) -> None:
     cli.write_profiles(profile_text(vc))
     env = dict(ENV, GUESTNET_GUEST_PASSWORD="Wrong-Guest-Pw-5501")
-    r = cli.run("start-network", "--vm", "web-01", "--json", env=env)
+    r = cli.run("start-network", "--verify-timeout", "0", "--vm", "web-01", "--json", env=env)
     assert r.code == 1
     (row,) = jsonl(r.out)
     assert (row["state"], row["fault_type"]) == ("failed", "InvalidGuestLogin")

@@ -34,7 +34,7 @@ def test_ctrl_c_cancels_reports_logs_out_exit_130(cli: CLI, slow_vc: SimServer) 
     cli.write_profiles(profile_text(slow_vc, extra="    concurrency: 1\n"))
     env = dict(cli.env, **ENV)
     proc = subprocess.Popen(
-        [str(GUESTNET), "start-network", "--vm", "web-0*", "--json"],
+        [str(GUESTNET), "start-network", "--verify-timeout", "0", "--vm", "web-0*", "--json"],
         env=env,
         cwd=cli.home,
         stdin=subprocess.DEVNULL,
@@ -138,7 +138,9 @@ def test_terminal_prompts_without_echo(cli: CLI) -> None:
     server = start_sim()
     try:
         cli.write_profiles(profile_text(server).replace("    password_env: SIM_VC_PW\n", ""))
-        term = Terminal(cli, "start-network", "--vm", "web-01", env=cli.env)
+        term = Terminal(
+            cli, "start-network", "--verify-timeout", "0", "--vm", "web-01", env=cli.env
+        )
         term.expect(f"vCenter password for {server.username}@127.0.0.1: ".encode())
         term.send(VC_PASSWORD)
         term.expect(b"Guest password for root: ")
@@ -150,7 +152,15 @@ def test_terminal_prompts_without_echo(cli: CLI) -> None:
         first = term.transcript
         # declining starts nothing
         tasks_before = len(server.tasks())
-        term = Terminal(cli, "start-network", "--vm", "web-02", env=dict(cli.env, **ENV))
+        term = Terminal(
+            cli,
+            "start-network",
+            "--verify-timeout",
+            "0",
+            "--vm",
+            "web-02",
+            env=dict(cli.env, **ENV),
+        )
         term.expect(b"vCenter password for ")
         term.send(VC_PASSWORD)
         term.expect(b"[y/N] ")
@@ -161,7 +171,9 @@ def test_terminal_prompts_without_echo(cli: CLI) -> None:
         assert len(server.tasks()) == tasks_before
         declined = term.transcript
         # Ctrl-C at the guest password prompt: exit 130 at once, logged out, nothing started
-        term = Terminal(cli, "start-network", "--vm", "web-02", env=cli.env)
+        term = Terminal(
+            cli, "start-network", "--verify-timeout", "0", "--vm", "web-02", env=cli.env
+        )
         term.expect(b"vCenter password for ")
         term.send(VC_PASSWORD)
         term.expect(b"Guest password for root: ")
@@ -181,7 +193,7 @@ def test_ctrl_c_before_the_run_logs_out_exit_130(cli: CLI) -> None:
     try:
         cli.write_profiles(profile_text(server))
         proc = subprocess.Popen(
-            [str(GUESTNET), "start-network", "--vm", "web-01", "--json"],
+            [str(GUESTNET), "start-network", "--verify-timeout", "0", "--vm", "web-01", "--json"],
             env=dict(cli.env, **ENV),
             cwd=cli.home,
             stdin=subprocess.DEVNULL,

@@ -208,7 +208,18 @@ def test_connection_lost_mid_run(
     ]
     client = FakeClient(FakeRun(events, ConnectError("connection to vc.fake:443 lost")))
     use_client(monkeypatch, client)
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-0*", "--json"])
+    code = cli_module.main(
+        [
+            "start-network",
+            "--verify-timeout",
+            "0",
+            "--config",
+            str(fake_env),
+            "--vm",
+            "web-0*",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     rows = [json.loads(x) for x in out.splitlines()]
@@ -229,7 +240,18 @@ def test_bug_in_the_run_is_an_internal_error_after_the_results(
     events = [ev("started", task="task-1"), ev("succeeded", task="task-1")]
     client = FakeClient(FakeRun(events, ZeroDivisionError("boom")))
     use_client(monkeypatch, client)
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-0*", "--json"])
+    code = cli_module.main(
+        [
+            "start-network",
+            "--verify-timeout",
+            "0",
+            "--config",
+            str(fake_env),
+            "--vm",
+            "web-0*",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2
     rows = [json.loads(x) for x in out.splitlines()]
@@ -246,7 +268,9 @@ def test_run_ending_without_final_state(
     fake_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     use_client(monkeypatch, FakeClient(FakeRun([ev("started", task="task-1")], None)))
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    code = cli_module.main(
+        ["start-network", "--verify-timeout", "0", "--config", str(fake_env), "--vm", "web-01"]
+    )
     out, _ = capsys.readouterr()
     assert code == 1
     assert out.splitlines()[1].split(None, 3) == [
@@ -264,7 +288,9 @@ def test_unwritable_audit_log_starts_nothing(
     client.start_guest_network = None  # type: ignore[assignment,method-assign]
     use_client(monkeypatch, client)
     paths.audit_file().mkdir(parents=True)  # a directory where the log file should be
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    code = cli_module.main(
+        ["start-network", "--verify-timeout", "0", "--config", str(fake_env), "--vm", "web-01"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.splitlines()[-1] == (
@@ -297,7 +323,9 @@ def test_long_plan_is_shortened(
     ]
     events = [ev("succeeded", name=v.name, task=f"task-{i}") for i, v in enumerate(vms[:25])]
     use_client(monkeypatch, FakeClient(FakeRun(events, None), vms))
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "*", "--json"])
+    code = cli_module.main(
+        ["start-network", "--verify-timeout", "0", "--config", str(fake_env), "--vm", "*", "--json"]
+    )
     out, err = capsys.readouterr()
     assert code == 1  # 22 skipped
     lines = err.splitlines()
@@ -327,7 +355,9 @@ def test_audit_failure_after_the_run_only_warns(
 
     monkeypatch.setattr(AuditLog, "record", flaky)
     use_client(monkeypatch, FakeClient(FakeRun([ev("succeeded", task="task-1")], None)))
-    code = cli_module.main(["start-network", "--config", str(fake_env), "--vm", "web-01"])
+    code = cli_module.main(
+        ["start-network", "--verify-timeout", "0", "--config", str(fake_env), "--vm", "web-01"]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     assert calls == ["started", "succeeded"]

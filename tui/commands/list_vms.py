@@ -32,6 +32,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="keep VMs whose name or inventory path matches (repeatable)",
     )
     p.add_argument("--power", choices=POWER_STATES, help="keep VMs in this power state")
+    p.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="keep VMs whose guest IP or MAC address another VM holds too (an instant clone "
+        "that still has its parent's identity)",
+    )
     p.add_argument("--json", action="store_true", help="JSON array instead of a table")
     p.set_defaults(handler=run)
 
@@ -44,14 +50,20 @@ def run(ns: argparse.Namespace) -> int:
     async def fetch(client: Any) -> list[VM]:
         return list(await client.list_vms(profile.root))
 
+    from tui.vsphere.identity import AddressBook
+
     vms = with_client(profile, vc_password(profile), fetch)
+    book = AddressBook(vms)  # over the whole listing, before any filter: a twin may be filtered out
+    if ns.duplicates:
+        vms = [vm for vm in vms if book.has_duplicate(vm.moid)]
     if ns.filter:
         vms = [vm for vm in vms if any(matches(vm, g) for g in ns.filter)]
     if ns.power:
         vms = [vm for vm in vms if vm.power_state == ns.power]
     vms.sort(key=lambda vm: (vm.path, vm.moid))
     if ns.json:
-        print(json.dumps([vm_json(vm) for vm in vms], indent=2))
+        objs = [dict(vm_json(vm), duplicate_of=list(book.duplicate_of(vm.moid))) for vm in vms]
+        print(json.dumps(objs, indent=2))
         return EXIT_OK
     if not vms:
         err("no VMs match")
@@ -63,10 +75,11 @@ def run(ns: argparse.Namespace) -> int:
             dash(vm.tools_running_status),
             dash(vm.guest_operations_ready),
             dash(vm.ip_address),
+            dash(", ".join(book.duplicate_of(vm.moid))),
             vm.moid,
             vm.path,
         ]
         for vm in vms
     ]
-    print(table(["NAME", "POWER", "TOOLS", "GUEST OPS", "IP", "MOID", "PATH"], rows))
+    print(table(["NAME", "POWER", "TOOLS", "GUEST OPS", "IP", "SHARED WITH", "MOID", "PATH"], rows))
     return EXIT_OK

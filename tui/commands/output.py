@@ -19,6 +19,9 @@ VM_JSON_KEYS = (
     "ip_address",
     "host_name",
     "instance_uuid",
+    "ip_addresses",
+    "mac_addresses",
+    "annotation",
 )
 
 
@@ -54,4 +57,4 @@ def iso(value: Any) -> str | None:
 
 
 def vm_json(vm: VM) -> dict[str, Any]:
-    return {key: getattr(vm, key) for key in VM_JSON_KEYS}
+    return {key: list(v) if isinstance(v := getattr(vm, key), tuple) else v for key in VM_JSON_KEYS}

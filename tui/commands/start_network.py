@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PLAN_LINES = 20  # VMs named in the plan before "… and N more"
 MAX_CONCURRENCY = 256
+MAX_VERIFY_SECONDS = 3600
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -55,6 +56,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not skip VMs that are off, without tools or not ready for guest operations",
     )
+    p.add_argument(
+        "--verify-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0,
+        help="after a success, wait this long for the VM to show a new address held by no other "
+        "VM (default 60; 0: do not verify). An unverified success exits 1",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per VM per line")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=run)
@@ -75,6 +84,8 @@ def run(ns: argparse.Namespace) -> int:
     concurrency = ns.concurrency if ns.concurrency is not None else profile.concurrency
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         fail(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, got {concurrency}")
+    if not 0 <= ns.verify_timeout <= MAX_VERIFY_SECONDS:
+        fail(f"--verify-timeout must be from 0 to {MAX_VERIFY_SECONDS}, got {ns.verify_timeout:g}")
     patterns = read_patterns(ns)
     guest_user, guest_password = guest_credentials_source(ns, profile)
     password = vc_password(profile)
@@ -134,7 +145,7 @@ class StartNetwork:
         self.guest_user = guest_user
         self.guest_password = guest_password
         self.concurrency = concurrency
-        self.results = Results(as_json=ns.json)
+        self.results = Results(as_json=ns.json, verifying=ns.verify_timeout > 0)
         self.client: Any = None
 
     async def run(self, client: Any) -> int:
@@ -229,9 +240,20 @@ class StartNetwork:
 
         assert self.guest_password is not None
         creds = GuestCredentials(username=self.guest_user, password=self.guest_password)
-        run = self.client.start_guest_network(runnable, creds, concurrency=self.concurrency)
-        progress = Progress(len(runnable), sys.stderr)
-        return await TaskRun(run, runnable, self.results, progress).wait()
+        live = None
+        if self.ns.verify_timeout > 0:
+            from tui.commands.start_verify import LiveVerifier
+
+            live = LiveVerifier(self.client, self.profile.root, self.ns.verify_timeout)
+            await live.start()
+        try:
+            run = self.client.start_guest_network(runnable, creds, concurrency=self.concurrency)
+            progress = Progress(len(runnable), sys.stderr)
+            verifier = live.verifier if live else None
+            return await TaskRun(run, runnable, self.results, progress, verifier).wait()
+        finally:
+            if live is not None:
+                await live.close()
 
     def report(self, ended: Ended) -> int:
         """Audit the cancel (after Ctrl-C) and the outcome, print the table, return the exit
@@ -254,6 +276,7 @@ class StartNetwork:
             outcome=self._outcome(ended),
             faults=sorted({r["fault_type"] for r in rows if r["fault_type"]}),
             results=self.results.counts(),
+            verdicts=self.results.verdicts(),
         )
         code = self.results.finish(ended.interrupted)
         if error is not None:
@@ -272,7 +295,9 @@ class StartNetwork:
         if ended.error is not None:
             return "error"
         states = self.results.states
-        return "succeeded" if all(s == "succeeded" for s in states) else "failed"
+        if all(s == "succeeded" for s in states):
+            return "not-verified" if self.results.unverified() else "succeeded"
+        return "failed"
 
     def _audit(
         self, *, required: bool = True, action: str = "start-network", **fields: Any

@@ -29,6 +29,13 @@ def row(vm: VM, state: str, **fields: Any) -> Row:
         "hint": None,
         "started": None,
         "completed": None,
+        # the proof (succeeded VMs, when verifying): see tui.vsphere.verify.Verdict.to_json
+        "ip_before": None,
+        "ip_after": None,
+        "mac_before": None,
+        "mac_after": None,
+        "verified": None,
+        "verify_reason": None,
     }
     out.update(fields)
     return out
@@ -75,8 +82,9 @@ class Results:
     """The rows so far, in the order they became final; ``order`` is the inventory order the
     table is sorted by."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, verifying: bool = False) -> None:
         self.as_json = as_json
+        self.verifying = verifying  # a success counts only when verified
         self.rows: list[Row] = []
         self.order: dict[str, int] = {}
 
@@ -100,16 +108,37 @@ class Results:
         states = self.states
         if interrupted:
             return EXIT_INTERRUPTED
-        if states and all(s == "succeeded" for s in states):
+        if states and all(s == "succeeded" for s in states) and not self.unverified():
             return EXIT_OK
         return EXIT_FAILED
+
+    def unverified(self) -> list[Row]:
+        """Succeeded rows whose verification did not prove the restart (when verifying)."""
+        if not self.verifying:
+            return []
+        return [r for r in self.rows if r["state"] == "succeeded" and r["verified"] is not True]
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": r["vm"],
+                "moid": r["moid"],
+                "verified": r["verified"],
+                "reason": r["verify_reason"],
+            }
+            for r in self.rows
+            if r["state"] == "succeeded" and r["verify_reason"] is not None
+        ]
 
     def _print_table(self) -> None:
         ordered = sorted(self.rows, key=lambda r: self.order.get(r["moid"], 0))
         print(table(["VM", "STATE", "TASK", "RESULT"], [_cells(r) for r in ordered]))
         states = self.states
         counts = {s: states.count(s) for s in COUNTED}
-        print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing run")
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing run"
+        if self.unverified():
+            summary += f" ({len(self.unverified())} not verified)"
+        print(summary)
         hints: dict[str, str] = {}
         for r in self.rows:
             key = r["fault_type"] or r["fault_message"]
@@ -120,6 +149,11 @@ class Results:
         sys.stdout.flush()
 
 
+VERDICT_WORDS = {True: "verified", False: "NOT verified", None: "unverified"}
+
+
 def _cells(r: Row) -> list[str]:
     result = f"{r['fault_type']}: {r['fault_message']}" if r["fault_type"] else r["fault_message"]
+    if r["verify_reason"] is not None:
+        result = f"{VERDICT_WORDS[r['verified']]}: {r['verify_reason']}"
     return [r["vm"], r["state"], dash(r["task"]), dash(result)]

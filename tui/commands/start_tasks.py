@@ -18,6 +18,7 @@ from tui.commands.start_results import Results, event_row
 if TYPE_CHECKING:
     from tui.commands.progress import Progress
     from tui.vsphere.models import VM, TaskEvent
+    from tui.vsphere.verify import Verifier
 
 CANCEL_GRACE_SECONDS = 30.0
 
@@ -36,8 +37,18 @@ class Ended:
 class TaskRun:
     """Follows one ``GuestNetworkRun`` (``run``) of ``vms`` to the end."""
 
-    def __init__(self, run: Any, vms: Sequence[VM], results: Results, progress: Progress) -> None:
+    def __init__(
+        self,
+        run: Any,
+        vms: Sequence[VM],
+        results: Results,
+        progress: Progress,
+        verifier: Verifier | None = None,
+    ) -> None:
         self.run = run
+        self.verifier = verifier
+        self.finals: set[str] = set()  # VMs whose task is final (their row may await a verdict)
+        self.verifying: dict[str, asyncio.Task[None]] = {}
         self.vms = list(vms)
         self.by_moid = {vm.moid: vm for vm in vms}
         self.results = results
@@ -74,11 +85,27 @@ class TaskRun:
             self.events[ev.vm_moid] = ev
             self.progress.event(ev)
             vm = self.by_moid.get(ev.vm_moid)
-            if ev.final and vm is not None and ev.vm_moid not in self.printed:
-                self.printed.add(ev.vm_moid)
-                self.results.emit(event_row(vm, ev, False))
-            if all(moid in self.printed for moid in self.by_moid):
+            if ev.final and vm is not None and ev.vm_moid not in self.finals:
+                self.finals.add(ev.vm_moid)
+                if ev.state == "succeeded" and self.verifier is not None:
+                    self.verifying[vm.moid] = asyncio.create_task(self._verified(vm, ev))
+                else:
+                    self._print(event_row(vm, ev, False))
+            if all(moid in self.finals for moid in self.by_moid):
                 break  # every VM is final; the client tears the run down on close
+        await asyncio.gather(*self.verifying.values())
+
+    async def _verified(self, vm: VM, ev: TaskEvent) -> None:
+        assert self.verifier is not None
+        verdict = await self.verifier.verify(vm)
+        r = event_row(vm, ev, False)
+        r.update(verdict.to_json())
+        self._print(r)
+
+    def _print(self, r: dict[str, Any]) -> None:
+        if r["moid"] not in self.printed:
+            self.printed.add(r["moid"])
+            self.results.emit(r)
 
     def _on_sigint(self) -> None:
         assert self._consumer is not None
@@ -92,7 +119,7 @@ class TaskRun:
         assert self._consumer is not None
         note = self.progress.note
         note("interrupted: cancelling queued and cancellable tasks (Ctrl-C again to stop)")
-        self.ended.cancel_targets.extend(m for m in self.by_moid if m not in self.printed)
+        self.ended.cancel_targets.extend(m for m in self.by_moid if m not in self.finals)
         try:
             await self.run.cancel_queued()
         except Exception as exc:  # the run still reports what it can
@@ -109,6 +136,12 @@ class TaskRun:
 
     def _emit_unfinished(self) -> None:
         error = self.ended.error
+        for moid, pending in self.verifying.items():
+            if not pending.done():
+                pending.cancel()
+                r = event_row(self.by_moid[moid], self.events.get(moid), False)
+                r.update(verified=None, verify_reason="interrupted before the verdict")
+                self._print(r)
         for vm in self.vms:
             if vm.moid in self.printed:
                 continue
