@@ -381,10 +381,20 @@ async def test_broken_user_theme_is_one_notification(tmp_path: Path) -> None:
     (tmp_path / "themes" / "broken.yaml").write_text("name: broken\nprimary: [\n")
     (tmp_path / "themes" / "mine.yaml").write_text("name: mine\nprimary: '#aa5500'\n")
     app, _, _ = _app(themes_dir=tmp_path / "themes")
+    # every notify() call is recorded: Textual drops a shown notification after its timeout,
+    # which a loaded machine can pass before the main screen is up
+    said: list[tuple[str | None, str]] = []
+    shown = app.notify
+
+    def notify(message: str, *args: Any, **kw: Any) -> None:
+        said.append((kw.get("title"), str(message)))
+        shown(message, *args, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await main_screen(pilot)
-        warn = [n for n in app._notifications if n.title == "Some theme files were skipped"]
-        assert len(warn) == 1 and "broken.yaml" in warn[0].message
+        warn = [m for title, m in said if title == "Some theme files were skipped"]
+        assert len(warn) == 1 and "broken.yaml" in warn[0]
         assert "mine" in app.available_themes
         await pilot.press("q")
 
