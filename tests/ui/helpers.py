@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 
 from tui.config.profiles import PasswordSource, Profile
@@ -69,7 +71,30 @@ def make_app(
         env=env if env is not None else {VC_ENV: sim.password},
         **kw,
     )
+    lasting_notifications(app)
     return app, records
+
+
+LASTING = 3600.0
+
+
+def lasting_notifications(app: App[Any]) -> None:
+    """Keep every toast for the whole test. A toast expires on the wall clock (5 s by default)
+    and ``app._notifications`` drops it then: on a loaded machine a test can take longer than
+    that to look for it."""
+    notify = app.notify
+
+    def keep(
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        notify(message, title=title, severity=severity, timeout=LASTING, markup=markup)
+
+    app.notify = keep  # type: ignore[method-assign]
 
 
 async def wait_for(

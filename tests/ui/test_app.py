@@ -25,7 +25,7 @@ from tests.ui.fakes import (
     make_profile,
     make_vms,
 )
-from tests.ui.helpers import main_screen, wait_for
+from tests.ui.helpers import lasting_notifications, main_screen, wait_for
 from tests.ui.screen_text import screen_text
 from tui.config.profiles import PasswordSource
 from tui.ui.app import GuestnetApp
@@ -54,6 +54,7 @@ def _app(
         env=kw.pop("env", {"FAKE_VC_PASSWORD": "vc-pw"}),
         **kw,
     )
+    lasting_notifications(app)
     return app, client, records
 
 

@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from tests.ui.helpers import VC_ENV, fault_text, main_screen, make_app, sim_profile, wait_for
+from tests.ui.helpers import (
+    VC_ENV,
+    fault_text,
+    lasting_notifications,
+    main_screen,
+    make_app,
+    sim_profile,
+    wait_for,
+)
 from tests.ui.screen_text import screen_text
 from tui.sim.server import SimServer
 from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal, TrustModal
@@ -489,6 +497,7 @@ async def test_demo_app_header_and_logout(sim: SimServer) -> None:
     from tui.ui.demo import demo_app
 
     app = demo_app(sim, remember_theme=False, audit=lambda **_: None, themes_dir=None)
+    lasting_notifications(app)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await main_screen(pilot)
         text = screen_text(app)
