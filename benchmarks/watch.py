@@ -67,14 +67,17 @@ sim.stop()
 """
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+def start_child(args: argparse.Namespace) -> subprocess.Popen[str]:
     opts = {"vms": args.vms, "task_seconds": args.task_seconds}
-    child = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps(opts)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> dict[str, Any]:
     assert child.stdin is not None and child.stdout is not None
     info = json.loads(child.stdout.readline())
     methods: Counter[str] = Counter()
@@ -153,7 +156,7 @@ def main() -> None:
     p.add_argument("--task-seconds", type=float, default=2.0)
     p.add_argument("--concurrency", type=int, default=32)
     args = p.parse_args()
-    result = asyncio.run(run(args))
+    result = asyncio.run(run(args, start_child(args)))
     print(json.dumps(result, indent=2))
 
 
