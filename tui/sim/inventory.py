@@ -7,6 +7,7 @@ example (and the default inventory of the ``sim`` test fixture).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ INJECTABLE_FAULTS = (
 )
 FAULT_MODES = ("sync", "task")
 EXAMPLE_PATH = Path(__file__).with_name("inventory.example.yaml")
+MAC_OF_PARENT = "parent"  # a VM's ``mac``: the one its clone parent has
+_MAC = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
+
+
+def mac_value(v: Any) -> str:
+    """A VM's ``mac`` setting: ``"parent"`` or a MAC (``aa:bb:…`` / ``aa-bb-…``), lower-case
+    with colons; ValueError says why not."""
+    if isinstance(v, str) and v == MAC_OF_PARENT:
+        return v
+    if not isinstance(v, str) or not _MAC.fullmatch(v.lower()):
+        raise ValueError(f"expected a MAC address like 00:50:56:aa:bb:cc or 'parent', got {v!r}")
+    return v.lower().replace("-", ":")
 
 
 @dataclass(slots=True)
@@ -77,6 +90,10 @@ class VMSpec:
     ip: str | None = None  # current guest.ipAddress (None = unset)
     acquire_ip: str | None = None  # address after StartGuestNetwork (None = allocate one)
     clone_parent: str | None = None  # instant-clone parent name
+    # guest.net MAC now: None = the VM's own (unique), "parent" = its clone parent's, or a MAC;
+    # a successful StartGuestNetwork gives the VM its own
+    mac: str | None = None
+    keep_ip: bool = False  # StartGuestNetwork "succeeds" but the address and MAC stay
     guest_accounts: list[GuestAccount] | None = None  # None = the server-wide default account
     fault: InjectedFault | None = None
     auth_mode: str | None = None  # when guest credential faults are raised: sync | task
@@ -180,6 +197,8 @@ _VM_KEYS = {
     "ip",
     "acquire_ip",
     "parent",
+    "mac",
+    "keep_ip",
     "guest_accounts",
     "fault",
     "auth_mode",
@@ -226,7 +245,14 @@ def _build(data: Any, ctx: Ctx) -> Inventory:
         root = FolderSpec("vm")
         _fill_folder(ctx, d, root, path, seen_vm)
         dcs.append(DatacenterSpec(name, root))
-    return Inventory(dcs, accounts, auth_mode)
+    inv = Inventory(dcs, accounts, auth_mode)
+    for _, vm in inv.iter_vms():
+        if vm.mac == MAC_OF_PARENT and vm.clone_parent not in seen_vm:
+            raise InventoryError(
+                f"{ctx.source}: {seen_vm[vm.name]}.mac: 'parent' but its parent "
+                f"{vm.clone_parent!r} is not in the inventory"
+            )
+    return inv
 
 
 def _fill_folder(
@@ -290,6 +316,25 @@ def _accounts(ctx: Ctx, d: dict[str, Any], key: str, path: str) -> list[GuestAcc
     return out
 
 
+def _vm_identity(ctx: Ctx, d: dict[str, Any], vm: VMSpec, path: str) -> None:
+    """The keys of a VM's network identity: ip, acquire_ip, parent, mac, keep_ip."""
+    if "ip" in d:
+        vm.ip = want_ip(ctx, d, "ip", f"{path}.ip")
+    if "acquire_ip" in d:
+        vm.acquire_ip = want_ip(ctx, d, "acquire_ip", f"{path}.acquire_ip")
+    if "parent" in d:
+        vm.clone_parent = want_str(ctx, d, "parent", d["parent"], f"{path}.parent")
+    if "mac" in d:
+        try:
+            vm.mac = mac_value(d["mac"])
+        except ValueError as exc:
+            raise ctx.fail(d, "mac", f"{path}.mac", str(exc)) from None
+        if vm.mac == MAC_OF_PARENT and vm.clone_parent is None:
+            raise ctx.fail(d, "mac", f"{path}.mac", "'parent' needs the VM's 'parent' key")
+    if "keep_ip" in d:
+        vm.keep_ip = want_bool(ctx, d, "keep_ip", f"{path}.keep_ip")
+
+
 def _vm(ctx: Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpec:
     check_keys(ctx, d, _VM_KEYS, path)
     if "name" not in d:
@@ -315,12 +360,7 @@ def _vm(ctx: Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpec
         vm.tools = TOOLS_STATES[t]
     if "connection" in d:
         vm.connection = choice(ctx, d, "connection", CONNECTION_STATES, f"{path}.connection")
-    if "ip" in d:
-        vm.ip = want_ip(ctx, d, "ip", f"{path}.ip")
-    if "acquire_ip" in d:
-        vm.acquire_ip = want_ip(ctx, d, "acquire_ip", f"{path}.acquire_ip")
-    if "parent" in d:
-        vm.clone_parent = want_str(ctx, d, "parent", d["parent"], f"{path}.parent")
+    _vm_identity(ctx, d, vm, path)
     if "guest_accounts" in d:
         vm.guest_accounts = _accounts(ctx, d, "guest_accounts", f"{path}.guest_accounts")
     if "fault" in d:
