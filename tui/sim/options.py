@@ -118,7 +118,7 @@ class SimOptions:
             metavar="FILE",
             exclusive=True,
             shown="the example",
-            help="YAML inventory (the shipped example has 42 VMs; format below); in-process also "
+            help="YAML inventory (the shipped example has 45 VMs; format below); in-process also "
             "an already parsed mapping",
         ),
     )
