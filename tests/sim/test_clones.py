@@ -93,6 +93,7 @@ async def test_clones_appear_at_the_rate_with_the_parents_identity(sim_factory) 
         "10.0.10.5"
     }
     assert all(s["clone_parent"] == "web-golden" and s["power"] == "poweredOn" for s in snaps)
+    assert sim.stats()["clones"] == 30
 
 
 async def _identity_after_start(vi: VI, sim: SimServer, moid: str) -> dict[str, Any]:

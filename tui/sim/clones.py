@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Any, Protocol
 
 from tui.sim.clock import Clock
 from tui.sim.errors import SimError
@@ -96,12 +96,14 @@ class Clones:
         guestops: GuestOps,
         clock: Clock,
         add_vm: Callable[[Folder, VMSpec], VirtualMachine],
+        stats: dict[str, Any],
     ) -> None:
         self.options = options
         self.registry = registry
         self.guestops = guestops
         self.clock = clock
         self.add_vm = add_vm
+        self.stats = stats
         self.seq: dict[str, int] = {}  # parent name -> last clone number
         self.made_by_rate = 0
 
@@ -130,6 +132,7 @@ class Clones:
         )
         vm = self.add_vm(folder, spec)
         vm.boot_time = self.clock.time()
+        self.stats["clones"] += 1
         start = self.clock.monotonic() if at is None else at
         self.guestops.start_tools_at(vm, start + self.options.clone_tools_seconds)
         log.info("clone %s of %s (%s) appeared", vm.name, parent.name, parent.ip or "no address")

@@ -51,6 +51,7 @@ def new_stats() -> dict[str, Any]:
         "tasks_started": 0,
         "replies_lost": 0,  # StartGuestNetwork_Task replies dropped/delayed on request
         "objects_evaluated": 0,  # objects WaitForUpdatesEx read properties of
+        "clones": 0,  # instant clones made (clone_rate and clone_vm)
     }
 
 
@@ -84,7 +85,9 @@ class State:
             options, self.registry, self.guests, self.collectors.touch, self.stats, self.clock
         )
         self.guestops = GuestOps(options, self.clock, self.collectors.touch)
-        self.clones = Clones(options, self.registry, self.guestops, self.clock, self.add_vm)
+        self.clones = Clones(
+            options, self.registry, self.guestops, self.clock, self.add_vm, self.stats
+        )
         self.registry.build(inventory)
         for vm in self.registry.vms_by_name.values():
             self.tasks.vm_added(vm)
