@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.oracle import validate_fault, validate_http
-from tests.sim.vi import VI, mor, view_spec
+from tests.sim.vi import VI, folder_walk_spec, mor, view_spec
 from tui.sim.state import PROPS_BY_TYPE
 
 ENTITY_TYPES = ("VirtualMachine", "Folder", "Datacenter")
@@ -25,38 +25,12 @@ async def test_every_body_in_every_release(sim_factory, release: str) -> None:  
         await vi.get("SessionManager", "SessionManager", "currentSession")
         await vi.get("ServiceInstance", "ServiceInstance", "serverClock")
         # every property path of every managed type, over traversal from the root
-        spec = {
-            "_typeName": "PropertyFilterSpec",
-            "propSet": [
+        spec = folder_walk_spec(
+            [
                 {"_typeName": "PropertySpec", "type": t, "pathSet": sorted(PROPS_BY_TYPE[t])}
                 for t in ENTITY_TYPES
-            ],
-            "objectSet": [
-                {
-                    "_typeName": "ObjectSpec",
-                    "obj": mor("Folder", "group-d1"),
-                    "selectSet": [
-                        {
-                            "_typeName": "TraversalSpec",
-                            "name": "f",
-                            "type": "Folder",
-                            "path": "childEntity",
-                            "selectSet": [
-                                {"_typeName": "SelectionSpec", "name": "f"},
-                                {"_typeName": "SelectionSpec", "name": "d"},
-                            ],
-                        },
-                        {
-                            "_typeName": "TraversalSpec",
-                            "name": "d",
-                            "type": "Datacenter",
-                            "path": "vmFolder",
-                            "selectSet": [{"_typeName": "SelectionSpec", "name": "f"}],
-                        },
-                    ],
-                }
-            ],
-        }
+            ]
+        )
         r = await vi.post(
             "PropertyCollector",
             "propertyCollector",
@@ -71,8 +45,12 @@ async def test_every_body_in_every_release(sim_factory, release: str) -> None:  
                 {"token": r.body["token"]},
             )
         # GET of every property on one object of each kind, in several states
+        clone = sim.clone_vm("web-golden")  # tools still coming up: no guest address yet
         targets = {
-            "VirtualMachine": [sim.vm(n)["moid"] for n in ("web-01", "off-01", "notools-01")],
+            "VirtualMachine": [
+                *(sim.vm(n)["moid"] for n in ("web-01", "off-01", "notools-01", "twin-ic-02")),
+                clone,
+            ],
             "Folder": ["group-d1"],
             "Datacenter": [sim.call(lambda: next(iter(sim.state.registry.root.children)))],
         }
@@ -106,8 +84,11 @@ async def test_every_body_in_every_release(sim_factory, release: str) -> None:  
             {"version": "", "options": {"_typeName": "WaitOptions", "maxObjectUpdates": 25}},
         )
         version = r.body["version"]
+        sim.clone_vm("twin-golden")  # its enter, tools and guest ops arrive while we watch
         tasks = []
         for name in (
+            "twin-ic-01",
+            "twin-ic-02",
             "web-02",
             sim.fault_vms["CustomizationFault:task"][0],
             sim.fault_vms["InvalidState:task"][0],

@@ -32,6 +32,17 @@ def test_example_inventory_loads_with_every_feature() -> None:
     assert vms["hang-01"][1].hang and vms["slow-01"][1].task_seconds == 5.0
     assert vms["noncancel-01"][1].cancelable is False
     assert vms["api-golden"][1].tools == "guestToolsNotRunning"
+    # one VM of each identity case: a clone with its parent's MAC, and one that keeps it
+    assert vms["twin-ic-01"][1].mac == "parent" and not vms["twin-ic-01"][1].keep_ip
+    assert vms["twin-ic-02"][1].mac == "parent" and vms["twin-ic-02"][1].keep_ip
+    assert vms["web-01"][1].mac is None
+
+
+def test_mac_values_are_normalised() -> None:
+    inv = load_inventory(
+        {"datacenters": [{"name": "X", "vms": [{"name": "a", "mac": "00-50-56-AA-BB-0C"}]}]}
+    )
+    assert inv.iter_vms()[0][1].mac == "00:50:56:aa:bb:0c"
 
 
 def test_dict_inventory() -> None:
@@ -107,6 +118,24 @@ def test_dict_inventory() -> None:
             "datacenters:\n  - name: DC\n    vms:\n      - name: a\n        hang: 1\n",
             "inv.yaml:5: datacenters[0].vms[0].hang: expected true or false, got number 1",
         ),
+        (
+            "datacenters:\n  - name: DC\n    vms:\n      - name: a\n        keep_ip: 3\n",
+            "inv.yaml:5: datacenters[0].vms[0].keep_ip: expected true or false, got number 3",
+        ),
+        (
+            "datacenters:\n  - name: DC\n    vms:\n      - name: a\n        mac: 00:50:56\n",
+            "inv.yaml:5: datacenters[0].vms[0].mac: expected a MAC address like "
+            "00:50:56:aa:bb:cc or 'parent', got '00:50:56'",
+        ),
+        (
+            "datacenters:\n  - name: DC\n    vms:\n      - name: a\n        mac: parent\n",
+            "inv.yaml:5: datacenters[0].vms[0].mac: 'parent' needs the VM's 'parent' key",
+        ),
+        (
+            "datacenters:\n  - name: DC\n    vms:\n      - {name: a, parent: ghost, mac: parent}\n",
+            "inv.yaml: datacenters[0].vms[0].mac: 'parent' but its parent 'ghost' is not in the "
+            "inventory",
+        ),
     ],
 )
 def test_bad_inventory_gives_one_line_with_file_line_and_key(text: str, expected: str) -> None:
@@ -150,6 +179,10 @@ def test_generator_is_realistic_and_deterministic() -> None:
     on = [v for v in clones if v.ip]
     assert len({v.ip for v in on}) < len(on) / 3
     assert len({v.acquire_ip for v in vms}) == len(vms)
+    # a few clones keep their (the parent's) address although their task succeeds
+    keep = [v for v in vms if v.keep_ip]
+    assert 10 <= len(keep) <= 20
+    assert all(v.clone_parent and v.power == "poweredOn" and v.ip and not v.fault for v in keep)
     teams = {path[2] for path, _ in inv.iter_vms()}
     assert len(teams) >= 8
 

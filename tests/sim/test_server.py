@@ -278,6 +278,15 @@ def test_cli_prints_json_serves_logs_and_stops_on_signal(tmp_path: Path, sig: in
         (["--profile-out", "p.yaml", "--no-tls"], "--profile-out needs TLS"),
         (["--session-timeout", "0"], "argument --session-timeout: must be positive: '0'"),
         (["--max-running-tasks", "0"], "must be between 1 and 100000"),
+        (["--clone-rate", "30/h"], "argument --clone-rate: expected N/min or N/s, got '30/h'"),
+        (["--clone-rate", "30"], "argument --clone-rate: expected N/min or N/s, got '30'"),
+        (["--clone-rate=-3/min"], "argument --clone-rate: must be 0 or more clones, got '-3/min'"),
+        (["--clone-rate", "lots/s"], "argument --clone-rate: not a number of clones: 'lots/s'"),
+        (["--clone-rate", "5000/s"], "argument --clone-rate: at most 60000/min (1000/s)"),
+        (["--clone-rate", "1/s", "--clone-parent", "nope*"], "clone_parent 'nope*' matches no VM"),
+        (["--clone-folder", "/DC1/vm/nowhere"], "clone_folder: no folder '/DC1/vm/nowhere'"),
+        (["--clone-limit", "-1"], "argument --clone-limit: must be between 0 and 10000000"),
+        (["--guest-ops-lag", "soon"], "argument --guest-ops-lag: not a number: 'soon'"),
     ],
 )
 def test_cli_usage_errors_are_one_line(args: list[str], message: str) -> None:

@@ -287,7 +287,7 @@ async def test_abort_customization_clears_a_stale_lock(vi: VI, sim: SimServer) -
 
 
 async def test_new_address_arrives_through_wait_for_updates(vi: VI, sim: SimServer) -> None:
-    from tests.sim.test_updates import make_watch, updates
+    from tests.sim.vi import make_watch, updates
 
     w = await make_watch(vi, ["guest.ipAddress"])
     await w.wait()

@@ -6,74 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from tests.sim.poll import until
-from tests.sim.vi import VI, mor, props, view_spec
+from tests.sim.vi import VI, Watch, make_watch, mor, updates, view_spec, wait_body
 from tui.sim.clock import ManualClock
 from tui.sim.server import SimServer
-
-PATHS = ["name", "runtime.powerState", "guest.ipAddress", "guest.toolsRunningStatus"]
 
 
 def _pending_waits(sim: SimServer) -> int:
     return int(sim.stats()["live"]["pending_waits"])
-
-
-def wait_body(version: str, max_wait: int | None = None, max_updates: int | None = None) -> dict:
-    opts: dict[str, Any] = {"_typeName": "WaitOptions"}
-    if max_wait is not None:
-        opts["maxWaitSeconds"] = max_wait
-    if max_updates is not None:
-        opts["maxObjectUpdates"] = max_updates
-    return {"version": version, "options": opts}
-
-
-class Watch:
-    """A collector + filter over all VMs, for one test."""
-
-    def __init__(self, vi: VI, collector: str, flt: str) -> None:
-        self.vi, self.collector, self.filter = vi, collector, flt
-        self.version = ""
-
-    async def wait(self, max_wait: int | None = 5, max_updates: int | None = None) -> Any:
-        r = await self.vi.post(
-            "PropertyCollector",
-            self.collector,
-            "WaitForUpdatesEx",
-            wait_body(self.version, max_wait, max_updates),
-        )
-        if r.status == 200:
-            self.version = r.body["version"]
-        return r
-
-
-async def make_watch(vi: VI, paths: list[str] = PATHS, own_collector: bool = True) -> Watch:
-    view = await vi.vm_view()
-    col = "propertyCollector"
-    if own_collector:
-        r = await vi.post("PropertyCollector", "propertyCollector", "CreatePropertyCollector")
-        assert r.status == 200 and r.body["type"] == "PropertyCollector"
-        col = r.body["value"]
-    r = await vi.post(
-        "PropertyCollector",
-        col,
-        "CreateFilter",
-        {"spec": view_spec(view, paths), "partialUpdates": False},
-    )
-    assert r.status == 200 and r.body["type"] == "PropertyFilter"
-    return Watch(vi, col, r.body["value"])
-
-
-def updates(reply: Any) -> dict[str, tuple[str, dict[str, Any]]]:
-    """moid -> (kind, {path: value}) over every filter of an UpdateSet."""
-    out = {}
-    for fs in reply.body["filterSet"]:
-        for u in fs["objectSet"]:
-            out[u["obj"]["value"]] = (u["kind"], props(u))
-    return out
 
 
 @pytest.fixture

@@ -214,10 +214,103 @@ def view_spec(
     }
 
 
+def folder_walk_spec(prop_sets: list[dict[str, Any]]) -> dict[str, Any]:
+    """A PropertyFilterSpec from the root folder over every Folder.childEntity and
+    Datacenter.vmFolder (recursively, by SelectionSpec name), reading ``prop_sets``."""
+    return {
+        "_typeName": "PropertyFilterSpec",
+        "propSet": prop_sets,
+        "objectSet": [
+            {
+                "_typeName": "ObjectSpec",
+                "obj": mor("Folder", "group-d1"),
+                "selectSet": [
+                    {
+                        "_typeName": "TraversalSpec",
+                        "name": "f",
+                        "type": "Folder",
+                        "path": "childEntity",
+                        "selectSet": [
+                            {"_typeName": "SelectionSpec", "name": "f"},
+                            {"_typeName": "SelectionSpec", "name": "d"},
+                        ],
+                    },
+                    {
+                        "_typeName": "TraversalSpec",
+                        "name": "d",
+                        "type": "Datacenter",
+                        "path": "vmFolder",
+                        "selectSet": [{"_typeName": "SelectionSpec", "name": "f"}],
+                    },
+                ],
+            }
+        ],
+    }
+
+
 def props(obj_content: dict[str, Any]) -> dict[str, Any]:
     """ObjectContent/ObjectUpdate -> {path: unboxed value}."""
     out: dict[str, Any] = {}
     for p in obj_content.get("propSet", obj_content.get("changeSet", [])):
         v = p.get("val")
         out[p["name"]] = v["_value"] if isinstance(v, dict) and "_value" in v else v
+    return out
+
+
+# -- watching (CreateFilter + WaitForUpdatesEx) ---------------------------------------------
+
+PATHS = ["name", "runtime.powerState", "guest.ipAddress", "guest.toolsRunningStatus"]
+
+
+def wait_body(version: str, max_wait: int | None = None, max_updates: int | None = None) -> dict:
+    opts: dict[str, Any] = {"_typeName": "WaitOptions"}
+    if max_wait is not None:
+        opts["maxWaitSeconds"] = max_wait
+    if max_updates is not None:
+        opts["maxObjectUpdates"] = max_updates
+    return {"version": version, "options": opts}
+
+
+class Watch:
+    """A collector + filter over all VMs, for one test."""
+
+    def __init__(self, vi: VI, collector: str, flt: str) -> None:
+        self.vi, self.collector, self.filter = vi, collector, flt
+        self.version = ""
+
+    async def wait(self, max_wait: int | None = 5, max_updates: int | None = None) -> Any:
+        r = await self.vi.post(
+            "PropertyCollector",
+            self.collector,
+            "WaitForUpdatesEx",
+            wait_body(self.version, max_wait, max_updates),
+        )
+        if r.status == 200:
+            self.version = r.body["version"]
+        return r
+
+
+async def make_watch(vi: VI, paths: list[str] = PATHS, own_collector: bool = True) -> Watch:
+    view = await vi.vm_view()
+    col = "propertyCollector"
+    if own_collector:
+        r = await vi.post("PropertyCollector", "propertyCollector", "CreatePropertyCollector")
+        assert r.status == 200 and r.body["type"] == "PropertyCollector"
+        col = r.body["value"]
+    r = await vi.post(
+        "PropertyCollector",
+        col,
+        "CreateFilter",
+        {"spec": view_spec(view, paths), "partialUpdates": False},
+    )
+    assert r.status == 200 and r.body["type"] == "PropertyFilter"
+    return Watch(vi, col, r.body["value"])
+
+
+def updates(reply: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    """moid -> (kind, {path: value}) over every filter of an UpdateSet."""
+    out = {}
+    for fs in reply.body["filterSet"]:
+        for u in fs["objectSet"]:
+            out[u["obj"]["value"]] = (u["kind"], props(u))
     return out

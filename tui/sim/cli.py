@@ -1,7 +1,7 @@
 """``guestnet sim``: serve the vCenter simulator until Ctrl-C / SIGTERM.
 
 The first stdout line is one JSON object (url, ca_file, thumbprint_sha256, username, password);
-request logs go to stderr.
+request logs (and a line per clone appearing, with ``--clone-rate``) go to stderr.
 """
 
 from __future__ import annotations
@@ -58,10 +58,16 @@ def _value_parser(meta: Opt) -> Callable[[str], Any]:
     what = "an integer" if meta.kind is int else "a number"
 
     def parse(text: str) -> Any:
-        try:
-            v = meta.kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if meta.parse is not None:
+            try:
+                v = meta.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        else:
+            try:
+                v = meta.kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
         if meta.bounded and not meta.in_bounds(v):
             raise argparse.ArgumentTypeError(f"{meta.bound_text()}: {text!r}")
         return v
@@ -149,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        req_log = logging.getLogger("tui.sim.requests")
-        req_log.addHandler(handler)
-        req_log.setLevel(logging.INFO)
-        req_log.propagate = False
+        for name in ("tui.sim.requests", "tui.sim.events"):  # requests; clones appearing
+            log = logging.getLogger(name)
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+            log.propagate = False
     try:
         server = SimServer(**{f.name: getattr(args, f.name) for f in cli_fields()})
     except (InventoryError, SimError) as exc:

@@ -2,15 +2,17 @@
 
 Change tracking: every property change calls ``Collectors.touch(moid)``, which adds the moid to
 the ``pending`` set of each filter that covers it and wakes that filter's collector. A
-WaitForUpdatesEx therefore looks only at dirty objects, never at the whole inventory. Structural
-changes (VMs added or removed, see ``Registry.structure_changed``) mark every filter for a
-re-resolve of its object set; a destroyed view only the filters of its session that start from
-it (``Sessions.destroy_view``).
+WaitForUpdatesEx therefore looks only at dirty objects, never at the whole inventory. A VM added
+extends each filter's object set from the traversals that reach it (``Resolver.extend``: no
+re-resolve, whatever the inventory's size); a VM removed (``Registry.structure_changed``) marks
+every filter for a re-resolve of its object set; a destroyed view only the filters of its
+session that start from it (``Sessions.destroy_view``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from tui.sim.objects import (
     Entity,
     Folder,
     Task,
+    VirtualMachine,
     isa,
     type_of,
 )
@@ -100,6 +103,7 @@ class Filter(MO):
         self.known: dict[str, tuple[JSON, tuple[Any, ...]]] = {}  # moid -> (ref, values)
         self.pending: dict[str, None] = {}
         self.needs_resolve = False
+        self.trace: Resolver | None = None  # how ``objects`` was reached (None: not yet)
 
 
 class Collector(MO):
@@ -124,6 +128,7 @@ class Collectors:
         self.stats = stats
         self.filters: dict[str, Filter] = {}  # every live filter, any session
         registry.watchers.append(self._structure_changed)
+        registry.enter_watchers.append(self._vm_entered)
 
     # -- the change log ----------------------------------------------------------------------
 
@@ -164,7 +169,7 @@ class Collectors:
 
     def create_filter(self, c: Collector, spec: FilterSpec, raw: JSON, partial: bool) -> Filter:
         f = Filter(f"session[{c.session.key}]{uuid.uuid4()}", c, spec, raw, partial)
-        f.objects = self.resolve(spec)
+        self._resolve_into(f)
         f.pending = dict.fromkeys(f.objects)
         c.filters[f.moid] = f
         self.filters[f.moid] = f
@@ -185,45 +190,28 @@ class Collectors:
 
     def resolve(self, spec: FilterSpec) -> ObjectSet:
         """moid -> (object, property paths) for every object the filter spec selects."""
-        out: ObjectSet = {}
-        cache: dict[str, tuple[str, ...] | None] = {}
+        return Resolver(self, spec).run().out
 
-        def emit(o: MO) -> None:
-            if o.moid in out:
-                return
-            t = type_of(o)
-            if t not in cache:
-                cache[t] = spec.paths_for(t)
-            paths = cache[t]
-            if paths is not None:
-                out[o.moid] = (o, paths)
+    def _resolve_into(self, f: Filter) -> None:
+        """Resolve ``f``'s object set and keep how it was reached (``f.trace``)."""
+        f.trace = Resolver(self, f.spec).run()
+        f.objects = f.trace.out
 
-        visited: set[tuple[str, int]] = set()
+    def _vm_entered(self, vm: VirtualMachine) -> None:
+        """A VM entered: each filter extends its object set from the traversals that reach the
+        VM's folder or a view that covers it (no re-resolve); the folder's childEntity changed."""
+        for f in self.filters.values():
+            if f.needs_resolve or f.trace is None:
+                continue
+            added = f.trace.extend(vm)
+            for moid in added:
+                f.pending[moid] = None
+            if added:
+                f.collector.changed.set()
+        if vm.parent is not None:
+            self.touch(vm.parent.moid)
 
-        def follow(o: MO, sels: tuple[Sel, ...]) -> None:
-            for sel in sels:
-                ts = sel if sel.type is not None else spec.names.get(sel.name or "")
-                if ts is None or ts.type is None or ts.path is None:
-                    continue
-                if not isa(type_of(o), {ts.type}):
-                    continue
-                key = (o.moid, id(ts))
-                if key in visited:
-                    continue
-                visited.add(key)
-                for nxt in self._traverse(o, ts.path):
-                    if not ts.skip:
-                        emit(nxt)
-                    if ts.select:
-                        follow(nxt, ts.select)
-
-        for os_ in spec.objects:
-            if not os_.skip:
-                emit(os_.obj)
-            follow(os_.obj, os_.select)
-        return out
-
-    def _traverse(self, o: MO, path: str) -> Iterable[MO]:
+    def traverse(self, o: MO, path: str) -> Iterable[MO]:
         if isinstance(o, ContainerView) and path == "view":
             return o.members()
         if isinstance(o, Folder) and path == "childEntity":
@@ -271,21 +259,95 @@ class Collectors:
     def _reresolve(self, f: Filter) -> None:
         """A structural change: objects that entered or left the filter's set become pending."""
         f.needs_resolve = False
-        new = self.resolve(f.spec)
-        for moid in new:
+        old = f.objects
+        self._resolve_into(f)
+        for moid in f.objects:
+            if moid not in old:
+                f.pending[moid] = None
+        for moid in old:
             if moid not in f.objects:
                 f.pending[moid] = None
-        for moid in f.objects:
-            if moid not in new:
-                f.pending[moid] = None
-        f.objects = new
 
     def reset_filters(self, c: Collector) -> None:
         for f in c.filters.values():
             f.known.clear()
             f.needs_resolve = False
-            f.objects = self.resolve(f.spec)
+            self._resolve_into(f)
             f.pending = dict.fromkeys(f.objects)
+
+
+class Resolver:
+    """The object set of a filter spec: what the ObjectSpecs and TraversalSpecs reach.
+
+    It remembers the traversals that may reach a VM added later (``Folder.childEntity`` per
+    folder, ``ContainerView.view`` per view) and the traversal steps already taken, so that
+    ``extend(vm)`` adds exactly what a fresh resolve would add, looking only at the new VM.
+    """
+
+    __slots__ = ("at_folder", "cache", "collectors", "out", "spec", "views", "visited")
+
+    def __init__(self, collectors: Collectors, spec: FilterSpec) -> None:
+        self.collectors = collectors
+        self.spec = spec
+        self.out: ObjectSet = {}
+        self.cache: dict[str, tuple[str, ...] | None] = {}
+        self.visited: set[tuple[str, int]] = set()
+        self.at_folder: dict[str, list[Sel]] = {}  # folder moid -> childEntity traversals
+        self.views: list[tuple[ContainerView, Sel]] = []  # view traversals
+
+    def run(self) -> Resolver:
+        for os_ in self.spec.objects:
+            if not os_.skip:
+                self._emit(os_.obj)
+            self._follow(os_.obj, os_.select)
+        return self
+
+    def extend(self, vm: VirtualMachine) -> list[str]:
+        """``vm`` entered the inventory: add what it makes reachable; the moids added."""
+        before = len(self.out)
+        parent = vm.parent
+        for ts in tuple(self.at_folder.get(parent.moid, ())) if parent is not None else ():
+            self._step(vm, ts)
+        for view, ts in tuple(self.views):
+            if view.covers(vm):
+                self._step(vm, ts)
+        if len(self.out) == before:
+            return []
+        return list(itertools.islice(reversed(self.out), len(self.out) - before))
+
+    def _emit(self, o: MO) -> None:
+        if o.moid in self.out:
+            return
+        t = type_of(o)
+        if t not in self.cache:
+            self.cache[t] = self.spec.paths_for(t)
+        paths = self.cache[t]
+        if paths is not None:
+            self.out[o.moid] = (o, paths)
+
+    def _step(self, nxt: MO, ts: Sel) -> None:
+        if not ts.skip:
+            self._emit(nxt)
+        if ts.select:
+            self._follow(nxt, ts.select)
+
+    def _follow(self, o: MO, sels: tuple[Sel, ...]) -> None:
+        for sel in sels:
+            ts = sel if sel.type is not None else self.spec.names.get(sel.name or "")
+            if ts is None or ts.type is None or ts.path is None:
+                continue
+            if not isa(type_of(o), {ts.type}):
+                continue
+            key = (o.moid, id(ts))
+            if key in self.visited:
+                continue
+            self.visited.add(key)
+            if ts.path == "childEntity":
+                self.at_folder.setdefault(o.moid, []).append(ts)
+            elif ts.path == "view" and isinstance(o, ContainerView):
+                self.views.append((o, ts))
+            for nxt in self.collectors.traverse(o, ts.path):
+                self._step(nxt, ts)
 
 
 def _object_update(f: Filter, moid: str) -> JSON | None:

@@ -14,12 +14,14 @@ from tui.sim.inventory import (
     CONNECTION_STATES,
     FAULT_MODES,
     INJECTABLE_FAULTS,
+    MAC_OF_PARENT,
     POWER_STATES,
     TOOLS_STATES,
     GuestAccount,
     InjectedFault,
     Inventory,
     VMSpec,
+    mac_value,
 )
 from tui.sim.objects import VirtualMachine
 from tui.sim.state import State
@@ -39,6 +41,7 @@ class Control:
     fault_vms: dict[str, list[str]]
     vm_faults: dict[str, tuple[str, str]]
     ok_vms: list[str]
+    keep_ip_vms: list[str]
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
@@ -65,14 +68,13 @@ class Control:
         self.set_vm(vm, ip=ip)
 
     def set_vm(self, vm: str, **fields: Any) -> None:
-        """Change VM fields: power, tools, connection, ip, acquire_ip, fault ((type, mode),
-        type or None), task_seconds, hang, cancelable, auth_mode, guest_accounts."""
+        """Change VM fields: power, tools, connection, ip, acquire_ip, mac (a MAC, "parent" or
+        None: its own), keep_ip, fault ((type, mode), type or None), task_seconds, hang,
+        cancelable, auth_mode, guest_accounts. Tools that start running (power on, tools
+        running) make guest operations ready ``guest_ops_lag`` seconds later."""
 
         def go() -> None:
-            v = self._vm(vm)
-            for key, value in fields.items():
-                apply_field(self.state, v, key, value)
-            self.state.collectors.touch(v.moid)
+            apply_fields(self.state, self._vm(vm), fields)
 
         self.call(go)
 
@@ -87,8 +89,29 @@ class Control:
                 new = st.add_vm(path, VMSpec(name))
             except (KeyError, ValueError) as exc:
                 raise SimError(str(exc.args[0])) from None
-            for key, value in fields.items():
-                apply_field(st, new, key, value)
+            apply_fields(st, new, fields)
+            return new.moid
+
+        return self.call(go)
+
+    def clone_vm(
+        self, parent: str, name: str | None = None, folder: str | None = None, **fields: Any
+    ) -> str:
+        """An instant clone of ``parent`` appears now (as ``clone_rate`` makes them): named
+        ``name`` or ``<parent>-ic-<n>``, in ``folder`` (default ``clone_folder``, else the
+        parent's), poweredOn with the parent's address and MAC, tools running after
+        ``clone_tools_seconds``; ``fields`` as for ``set_vm`` (e.g. ``keep_ip=True``).
+        Returns its moid."""
+
+        def go() -> str:
+            st = self.state
+            p = self._vm(parent)
+            try:
+                target = st.registry.folder_by_path(folder) if folder is not None else None
+                new = st.clones.clone(p, name, target)
+            except (KeyError, ValueError) as exc:
+                raise SimError(str(exc.args[0])) from None
+            apply_fields(st, new, fields)
             return new.moid
 
         return self.call(go)
@@ -160,6 +183,10 @@ class Control:
                 "customization": v.cust_status,
                 "instance_uuid": v.instance_uuid,
                 "clone_parent": v.clone_parent,
+                "mac": v.mac,
+                "own_mac": v.own_mac,
+                "keep_ip": v.keep_ip,
+                "guest_ops_ready": v.guest_ops_ready,
             }
 
         return self.call(go)
@@ -178,8 +205,10 @@ class Control:
         def go() -> None:
             st = self.state
             fv: dict[str, list[str]] = {}
-            self.vm_faults, self.ok_vms = {}, []
+            self.vm_faults, self.ok_vms, self.keep_ip_vms = {}, [], []
             for v in st.registry.vms_by_name.values():
+                if v.keep_ip:
+                    self.keep_ip_vms.append(v.name)
                 if v.fault is not None:
                     self.vm_faults[v.name] = (v.fault.type, v.fault.mode)
                     fv.setdefault(v.fault.type, []).append(v.name)
@@ -190,7 +219,7 @@ class Control:
                 elif v.tools != "guestToolsRunning":
                     fv.setdefault("InvalidState", []).append(v.name)
                     fv.setdefault("InvalidState:sync", []).append(v.name)
-                elif not v.hang and default_login_ok(st, v):
+                elif not v.hang and not v.keep_ip and default_login_ok(st, v):
                     self.ok_vms.append(v.name)
             self.fault_vms = fv
 
@@ -204,6 +233,15 @@ def default_login_ok(st: State, v: VirtualMachine) -> bool:
         and a.permitted
         for a in st.guests.accounts_for(v)
     )
+
+
+def apply_fields(st: State, v: VirtualMachine, fields: dict[str, Any]) -> None:
+    """Apply control-call fields to ``v``; tools that start running lag their guest ops."""
+    was_running = v.tools_running
+    for key, value in fields.items():
+        apply_field(st, v, key, value)
+    st.guestops.tools_changed(v, was_running)
+    st.collectors.touch(v.moid)
 
 
 def apply_field(st: State, v: VirtualMachine, key: str, value: Any) -> None:
@@ -225,6 +263,11 @@ def apply_field(st: State, v: VirtualMachine, key: str, value: Any) -> None:
         v.connection = value
     elif key in ("ip", "acquire_ip"):
         setattr(v, key, value)
+        st.guests.reserve(value)
+    elif key == "mac":
+        v.mac = _mac_for(st, v, value)
+    elif key == "keep_ip":
+        v.keep_ip = bool(value)
     elif key == "fault":
         if value is None:
             v.fault = None
@@ -247,3 +290,19 @@ def apply_field(st: State, v: VirtualMachine, key: str, value: Any) -> None:
         )
     else:
         raise SimError(f"unknown VM field {key!r}")
+
+
+def _mac_for(st: State, v: VirtualMachine, value: Any) -> str:
+    """A ``mac`` field: None is the VM's own, "parent" its clone parent's, else a MAC."""
+    if value is None:
+        return v.own_mac
+    try:
+        mac = mac_value(value)
+    except ValueError as exc:
+        raise SimError(f"mac: {exc}") from None
+    if mac != MAC_OF_PARENT:
+        return mac
+    parent = st.registry.vms_by_name.get(v.clone_parent or "")
+    if parent is None:
+        raise SimError(f"mac 'parent': {v.name!r} has no clone parent in the inventory")
+    return parent.mac

@@ -121,8 +121,9 @@ def guest_permission_denied(username: str) -> SimFault:
 # StartGuestNetwork / AbortCustomization state checks and injected faults
 
 
-def precheck(vm: VirtualMachine) -> None:
-    """Synchronous StartGuestNetwork / AbortCustomization state checks."""
+def precheck(vm: VirtualMachine, guest_ops_strict: bool = False) -> None:
+    """Synchronous StartGuestNetwork / AbortCustomization state checks (``guest_ops_strict``:
+    also that guest operations are ready)."""
     if vm.connection != "connected":
         raise SimFault(
             "InvalidState",
@@ -155,6 +156,24 @@ def precheck(vm: VirtualMachine) -> None:
                 )
             ],
         )
+    if guest_ops_strict and not vm.guest_ops_ready:
+        raise guest_ops_not_ready(vm)
+
+
+def guest_ops_not_ready(vm: VirtualMachine) -> SimFault:
+    """InvalidState: the guest operations agent is not ready (tools up, guest ops not yet)."""
+    return SimFault(
+        "InvalidState",
+        "The operation is not allowed in the current state.",
+        faultMessage=[
+            localizable(
+                "vim.fault.InvalidState.toolsNotReady",
+                "The operation is not allowed in the current state: the guest operations "
+                "agent is not ready.",
+                {"vm": vm.name},
+            )
+        ],
+    )
 
 
 def injected_fault(vm: VirtualMachine, blocker: Task | None) -> SimFault:
@@ -173,18 +192,7 @@ def injected_fault(vm: VirtualMachine, blocker: Task | None) -> SimFault:
             existingState="poweredOff",
         )
     if t == "InvalidState":
-        return SimFault(
-            "InvalidState",
-            "The operation is not allowed in the current state.",
-            faultMessage=[
-                localizable(
-                    "vim.fault.InvalidState.toolsNotReady",
-                    "The operation is not allowed in the current state: the guest operations "
-                    "agent is not ready.",
-                    {"vm": vm.name},
-                )
-            ],
-        )
+        return guest_ops_not_ready(vm)
     if t == "InvalidGuestLogin":
         return invalid_guest_login()
     if t == "GuestPermissionDenied":

@@ -53,7 +53,9 @@ def generate_inventory(vms: int, seed: int = 1) -> Inventory:
     ``<team>-<role>-NNNN`` that still carry the parent's IP address (the identity collision
     StartGuestNetwork exists to fix). About 10 % of clones are powered off, 5 % have VMware Tools
     not running, and every 200th VM (plus a dozen among the first ~40) gets an injected fault,
-    cycling through all six faults in both modes. Guest accounts come from the server-wide default.
+    cycling through all six faults in both modes. The 50th, 150th, 250th … VM (a clone without a
+    fault) is ``keep_ip``: its StartGuestNetwork succeeds but it keeps the parent's address.
+    Every VM has its own MAC. Guest accounts come from the server-wide default.
     """
     if vms < 0:
         raise InventoryError(f"--vms must be 0 or more, got {vms}")
@@ -91,6 +93,7 @@ class _Generator:
     """Makes the VMs batch by batch: an instant-clone parent and its clones."""
 
     FAULT_EVERY = 200
+    KEEP_IP_EVERY = 100  # the 50th, 150th … VM, when a clone without a fault
 
     def __init__(self, rng: random.Random, vms: int) -> None:
         self.rng = rng
@@ -135,6 +138,14 @@ class _Generator:
                 guest_full_name=guest_full,
             )
             self._vary(vm)
+            if vm.fault is None and self.created % self.KEEP_IP_EVERY == self.KEEP_IP_EVERY // 2:
+                # its StartGuestNetwork "succeeds" but it keeps the parent's address
+                vm.power, vm.tools, vm.ip, vm.keep_ip = (
+                    "poweredOn",
+                    "guestToolsRunning",
+                    parent_ip,
+                    True,
+                )
             bucket.vms.append(vm)
 
     def _vary(self, vm: VMSpec) -> None:

@@ -2,7 +2,9 @@
 
 A VM lists its own guest accounts, or has the inventory's defaults, or the one account of the
 options (``guest_user`` / ``guest_password``). Wrong credentials fail at once (``auth_mode``
-``sync``) or in the task (``task``, the default).
+``sync``) or in the task (``task``, the default). A guest without ``acquire_ip`` gets a fresh
+address from the pool on its first successful StartGuestNetwork: two VMs share an address only
+when the inventory (or a control call) says so.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class Guests:
         self.auth_mode = inventory.auth_mode
         self.default_accounts = inventory.guest_accounts
         self.ip_seq = itertools.count(0)
+        # every address the inventory or a control call gave a VM: the pool skips them
+        self.taken: set[str] = set()
+        for _, vm in inventory.iter_vms():
+            self.reserve(vm.ip)
+            self.reserve(vm.acquire_ip)
+
+    def reserve(self, ip: str | None) -> None:
+        if ip is not None:
+            self.taken.add(ip)
 
     def accounts_for(self, vm: VirtualMachine) -> list[GuestAccount]:
         if vm.accounts is not None:
@@ -61,6 +72,11 @@ class Guests:
         return fault
 
     def next_address(self) -> str:
-        """A fresh address from 10.200.0.0/16 for a guest without ``acquire_ip``."""
-        n = next(self.ip_seq)
-        return f"10.200.{(n // 250) % 250}.{n % 250 + 2}"
+        """A fresh address for a guest without ``acquire_ip``: from 10.200.0.0/16 on (62,500
+        per /16, then 10.201…), never one another VM was given."""
+        while True:
+            n = next(self.ip_seq)
+            ip = f"10.{200 + n // 62500}.{(n // 250) % 250}.{n % 250 + 2}"
+            if ip not in self.taken:
+                self.taken.add(ip)
+                return ip

@@ -7,12 +7,26 @@ example (and the default inventory of the ``sim`` test fixture).
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tui.sim.yamlcheck import (
+    Ctx,
+    InventoryError,
+    Loader,
+    check_keys,
+    choice,
+    tname,
+    want_bool,
+    want_ip,
+    want_list,
+    want_map,
+    want_str,
+)
 
 POWER_STATES = ("poweredOn", "poweredOff", "suspended")
 TOOLS_STATES = {
@@ -37,10 +51,18 @@ INJECTABLE_FAULTS = (
 )
 FAULT_MODES = ("sync", "task")
 EXAMPLE_PATH = Path(__file__).with_name("inventory.example.yaml")
+MAC_OF_PARENT = "parent"  # a VM's ``mac``: the one its clone parent has
+_MAC = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
 
 
-class InventoryError(ValueError):
-    """A bad inventory: ``str(e)`` is one line naming the file:line and the key."""
+def mac_value(v: Any) -> str:
+    """A VM's ``mac`` setting: ``"parent"`` or a MAC (``aa:bb:…`` / ``aa-bb-…``), lower-case
+    with colons; ValueError says why not."""
+    if isinstance(v, str) and v == MAC_OF_PARENT:
+        return v
+    if not isinstance(v, str) or not _MAC.fullmatch(v.lower()):
+        raise ValueError(f"expected a MAC address like 00:50:56:aa:bb:cc or 'parent', got {v!r}")
+    return v.lower().replace("-", ":")
 
 
 @dataclass(slots=True)
@@ -68,6 +90,10 @@ class VMSpec:
     ip: str | None = None  # current guest.ipAddress (None = unset)
     acquire_ip: str | None = None  # address after StartGuestNetwork (None = allocate one)
     clone_parent: str | None = None  # instant-clone parent name
+    # guest.net MAC now: None = the VM's own (unique), "parent" = its clone parent's, or a MAC;
+    # a successful StartGuestNetwork gives the VM its own
+    mac: str | None = None
+    keep_ip: bool = False  # StartGuestNetwork "succeeds" but the address and MAC stay
     guest_accounts: list[GuestAccount] | None = None  # None = the server-wide default account
     fault: InjectedFault | None = None
     auth_mode: str | None = None  # when guest credential faults are raised: sync | task
@@ -117,69 +143,6 @@ class Inventory:
         return len(self.iter_vms())
 
 
-# ----------------------------------------------------------------------------------------------
-# YAML loading with line numbers
-
-
-class _LDict(dict[Any, Any]):
-    line: int = 0
-    key_lines: dict[Any, int]
-
-
-class _LList(list[Any]):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _LDict:
-    d = _LDict()
-    d.line = node.start_mark.line + 1
-    d.key_lines = {}
-    for k_node, v_node in node.value:
-        key = loader.construct_object(k_node, deep=True)
-        if not isinstance(key, str):
-            raise InventoryError(f"{k_node.start_mark.line + 1}: keys must be strings, got {key!r}")
-        if key in d:
-            raise InventoryError(f"{k_node.start_mark.line + 1}: duplicate key {key!r}")
-        d[key] = loader.construct_object(v_node, deep=True)
-        d.key_lines[key] = k_node.start_mark.line + 1
-    return d
-
-
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _LList:
-    lst = _LList()
-    lst.line = node.start_mark.line + 1
-    lst.item_lines = []
-    for item in node.value:
-        lst.append(loader.construct_object(item, deep=True))
-        lst.item_lines.append(item.start_mark.line + 1)
-    return lst
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
-
-
-class _Ctx:
-    """Builds 'FILE:LINE: key.path: message' errors."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, container: Any, key: Any, path: str, message: str) -> InventoryError:
-        line = 0
-        if isinstance(container, _LDict):
-            line = container.key_lines.get(key, container.line)
-        elif isinstance(container, _LList) and isinstance(key, int):
-            line = container.item_lines[key] if key < len(container.item_lines) else container.line
-        where = f"{self.source}:{line}" if line else self.source
-        return InventoryError(f"{where}: {path}: {message}")
-
-
 _example_cache: Inventory | None = None
 
 
@@ -194,7 +157,7 @@ def example_inventory() -> Inventory:
 def load_inventory(source: str | Path | dict[str, Any]) -> Inventory:
     """Load an inventory from a YAML file path or an already-parsed mapping."""
     if isinstance(source, dict):
-        return _build(source, _Ctx("inventory"))
+        return _build(source, Ctx("inventory"))
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -209,7 +172,7 @@ def load_inventory(source: str | Path | dict[str, Any]) -> Inventory:
 
 def parse_inventory(text: str, source: str = "inventory") -> Inventory:
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=Loader)
     except InventoryError as exc:
         raise InventoryError(f"{source}:{exc}") from None
     except yaml.MarkedYAMLError as exc:
@@ -217,7 +180,7 @@ def parse_inventory(text: str, source: str = "inventory") -> Inventory:
         raise InventoryError(f"{source}:{line}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise InventoryError(f"{source}: invalid YAML: {exc}") from None
-    inv = _build(data, _Ctx(source))
+    inv = _build(data, Ctx(source))
     inv.source = source
     return inv
 
@@ -234,6 +197,8 @@ _VM_KEYS = {
     "ip",
     "acquire_ip",
     "parent",
+    "mac",
+    "keep_ip",
     "guest_accounts",
     "fault",
     "auth_mode",
@@ -246,67 +211,22 @@ _VM_KEYS = {
 }
 
 
-def _check_keys(ctx: _Ctx, d: Any, allowed: set[str], path: str) -> None:
-    for key in d:
-        if key not in allowed:
-            raise ctx.fail(
-                d,
-                key,
-                f"{path}.{key}" if path else key,
-                f"unknown key (allowed: {', '.join(sorted(allowed))})",
-            )
-
-
-def _want_map(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ctx.fail(parent, key, path, f"expected a mapping, got {_tname(value)}")
-    return value
-
-
-def _want_list(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ctx.fail(parent, key, path, f"expected a list, got {_tname(value)}")
-    return value
-
-
-def _want_str(ctx: _Ctx, parent: Any, key: Any, value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ctx.fail(parent, key, path, f"expected a non-empty string, got {_tname(value)}")
-    return value
-
-
-def _tname(v: Any) -> str:
-    if v is None:
-        return "nothing"
-    if isinstance(v, bool):
-        return f"boolean {v}"
-    if isinstance(v, int | float):
-        return f"number {v}"
-    if isinstance(v, str):
-        return f"string {v!r}"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "a mapping"
-    return type(v).__name__
-
-
-def _build(data: Any, ctx: _Ctx) -> Inventory:
+def _build(data: Any, ctx: Ctx) -> Inventory:
     if not isinstance(data, dict):
         raise InventoryError(f"{ctx.source}: the inventory must be a mapping with 'datacenters'")
-    _check_keys(ctx, data, _TOP_KEYS, "")
+    check_keys(ctx, data, _TOP_KEYS, "")
     accounts: list[GuestAccount] | None = None
     auth_mode = "task"
     if "defaults" in data:
-        d = _want_map(ctx, data, "defaults", data["defaults"], "defaults")
-        _check_keys(ctx, d, _DEFAULT_KEYS, "defaults")
+        d = want_map(ctx, data, "defaults", data["defaults"], "defaults")
+        check_keys(ctx, d, _DEFAULT_KEYS, "defaults")
         if "guest_accounts" in d:
             accounts = _accounts(ctx, d, "guest_accounts", "defaults.guest_accounts")
         if "auth_mode" in d:
-            auth_mode = _choice(ctx, d, "auth_mode", FAULT_MODES, "defaults.auth_mode")
+            auth_mode = choice(ctx, d, "auth_mode", FAULT_MODES, "defaults.auth_mode")
     if "datacenters" not in data:
         raise InventoryError(f"{ctx.source}: missing key 'datacenters'")
-    dcs_raw = _want_list(ctx, data, "datacenters", data["datacenters"], "datacenters")
+    dcs_raw = want_list(ctx, data, "datacenters", data["datacenters"], "datacenters")
     if not dcs_raw:
         raise ctx.fail(data, "datacenters", "datacenters", "at least one datacenter is needed")
     dcs: list[DatacenterSpec] = []
@@ -314,33 +234,40 @@ def _build(data: Any, ctx: _Ctx) -> Inventory:
     seen_dc: set[str] = set()
     for i, raw in enumerate(dcs_raw):
         path = f"datacenters[{i}]"
-        d = _want_map(ctx, dcs_raw, i, raw, path)
-        _check_keys(ctx, d, _DC_KEYS, path)
+        d = want_map(ctx, dcs_raw, i, raw, path)
+        check_keys(ctx, d, _DC_KEYS, path)
         if "name" not in d:
             raise ctx.fail(dcs_raw, i, path, "missing key 'name'")
-        name = _want_str(ctx, d, "name", d["name"], f"{path}.name")
+        name = want_str(ctx, d, "name", d["name"], f"{path}.name")
         if name in seen_dc:
             raise ctx.fail(d, "name", f"{path}.name", f"duplicate datacenter name {name!r}")
         seen_dc.add(name)
         root = FolderSpec("vm")
         _fill_folder(ctx, d, root, path, seen_vm)
         dcs.append(DatacenterSpec(name, root))
-    return Inventory(dcs, accounts, auth_mode)
+    inv = Inventory(dcs, accounts, auth_mode)
+    for _, vm in inv.iter_vms():
+        if vm.mac == MAC_OF_PARENT and vm.clone_parent not in seen_vm:
+            raise InventoryError(
+                f"{ctx.source}: {seen_vm[vm.name]}.mac: 'parent' but its parent "
+                f"{vm.clone_parent!r} is not in the inventory"
+            )
+    return inv
 
 
 def _fill_folder(
-    ctx: _Ctx, d: dict[str, Any], folder: FolderSpec, path: str, seen_vm: dict[str, str]
+    ctx: Ctx, d: dict[str, Any], folder: FolderSpec, path: str, seen_vm: dict[str, str]
 ) -> None:
     if "folders" in d:
-        subs = _want_list(ctx, d, "folders", d["folders"], f"{path}.folders")
+        subs = want_list(ctx, d, "folders", d["folders"], f"{path}.folders")
         names: set[str] = set()
         for j, raw in enumerate(subs):
             fpath = f"{path}.folders[{j}]"
-            fd = _want_map(ctx, subs, j, raw, fpath)
-            _check_keys(ctx, fd, _FOLDER_KEYS, fpath)
+            fd = want_map(ctx, subs, j, raw, fpath)
+            check_keys(ctx, fd, _FOLDER_KEYS, fpath)
             if "name" not in fd:
                 raise ctx.fail(subs, j, fpath, "missing key 'name'")
-            fname = _want_str(ctx, fd, "name", fd["name"], f"{fpath}.name")
+            fname = want_str(ctx, fd, "name", fd["name"], f"{fpath}.name")
             if "/" in fname:
                 raise ctx.fail(fd, "name", f"{fpath}.name", "folder names cannot contain '/'")
             if fname in names:
@@ -350,10 +277,10 @@ def _fill_folder(
             _fill_folder(ctx, fd, sub, fpath, seen_vm)
             folder.folders.append(sub)
     if "vms" in d:
-        vms = _want_list(ctx, d, "vms", d["vms"], f"{path}.vms")
+        vms = want_list(ctx, d, "vms", d["vms"], f"{path}.vms")
         for j, raw in enumerate(vms):
             vpath = f"{path}.vms[{j}]"
-            vd = _want_map(ctx, vms, j, raw, vpath)
+            vd = want_map(ctx, vms, j, raw, vpath)
             vm = _vm(ctx, vms, j, vd, vpath)
             if vm.name in seen_vm:
                 raise ctx.fail(
@@ -366,67 +293,61 @@ def _fill_folder(
             folder.vms.append(vm)
 
 
-def _choice(ctx: _Ctx, d: dict[str, Any], key: str, choices: Any, path: str) -> str:
-    v = d[key]
-    if not isinstance(v, str) or v not in choices:
-        raise ctx.fail(d, key, path, f"expected one of {', '.join(choices)}, got {_tname(v)}")
-    return v
-
-
-def _ip(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> str | None:
-    v = d[key]
-    if v is None:
-        return None
-    if not isinstance(v, str):
-        raise ctx.fail(d, key, path, f"expected an IP address, got {_tname(v)}")
-    try:
-        ipaddress.ip_address(v)
-    except ValueError:
-        raise ctx.fail(d, key, path, f"not an IP address: {v!r}") from None
-    return v
-
-
-def _bool(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> bool:
-    v = d[key]
-    if not isinstance(v, bool):
-        raise ctx.fail(d, key, path, f"expected true or false, got {_tname(v)}")
-    return v
-
-
-def _accounts(ctx: _Ctx, d: dict[str, Any], key: str, path: str) -> list[GuestAccount]:
-    raw = _want_list(ctx, d, key, d[key], path)
+def _accounts(ctx: Ctx, d: dict[str, Any], key: str, path: str) -> list[GuestAccount]:
+    raw = want_list(ctx, d, key, d[key], path)
     out: list[GuestAccount] = []
     for i, item in enumerate(raw):
         ipath = f"{path}[{i}]"
-        a = _want_map(ctx, raw, i, item, ipath)
-        _check_keys(ctx, a, {"username", "password", "permitted"}, ipath)
+        a = want_map(ctx, raw, i, item, ipath)
+        check_keys(ctx, a, {"username", "password", "permitted"}, ipath)
         for k in ("username", "password"):
             if k not in a:
                 raise ctx.fail(raw, i, ipath, f"missing key {k!r}")
-        user = _want_str(ctx, a, "username", a["username"], f"{ipath}.username")
+        user = want_str(ctx, a, "username", a["username"], f"{ipath}.username")
         pw = a["password"]
         if isinstance(pw, int | float) and not isinstance(pw, bool):
             pw = str(pw)
         if not isinstance(pw, str):
             raise ctx.fail(a, "password", f"{ipath}.password", "expected a string")
-        permitted = _bool(ctx, a, "permitted", f"{ipath}.permitted") if "permitted" in a else True
+        permitted = (
+            want_bool(ctx, a, "permitted", f"{ipath}.permitted") if "permitted" in a else True
+        )
         out.append(GuestAccount(user, pw, permitted))
     return out
 
 
-def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpec:
-    _check_keys(ctx, d, _VM_KEYS, path)
+def _vm_identity(ctx: Ctx, d: dict[str, Any], vm: VMSpec, path: str) -> None:
+    """The keys of a VM's network identity: ip, acquire_ip, parent, mac, keep_ip."""
+    if "ip" in d:
+        vm.ip = want_ip(ctx, d, "ip", f"{path}.ip")
+    if "acquire_ip" in d:
+        vm.acquire_ip = want_ip(ctx, d, "acquire_ip", f"{path}.acquire_ip")
+    if "parent" in d:
+        vm.clone_parent = want_str(ctx, d, "parent", d["parent"], f"{path}.parent")
+    if "mac" in d:
+        try:
+            vm.mac = mac_value(d["mac"])
+        except ValueError as exc:
+            raise ctx.fail(d, "mac", f"{path}.mac", str(exc)) from None
+        if vm.mac == MAC_OF_PARENT and vm.clone_parent is None:
+            raise ctx.fail(d, "mac", f"{path}.mac", "'parent' needs the VM's 'parent' key")
+    if "keep_ip" in d:
+        vm.keep_ip = want_bool(ctx, d, "keep_ip", f"{path}.keep_ip")
+
+
+def _vm(ctx: Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpec:
+    check_keys(ctx, d, _VM_KEYS, path)
     if "name" not in d:
         raise ctx.fail(parent, idx, path, "missing key 'name'")
     name = d["name"]
     if isinstance(name, int | float) and not isinstance(name, bool):
         name = str(name)
-    name = _want_str(ctx, d, "name", name, f"{path}.name")
+    name = want_str(ctx, d, "name", name, f"{path}.name")
     if "/" in name:
         raise ctx.fail(d, "name", f"{path}.name", "VM names cannot contain '/'")
     vm = VMSpec(name)
     if "power" in d:
-        vm.power = _choice(ctx, d, "power", POWER_STATES, f"{path}.power")
+        vm.power = choice(ctx, d, "power", POWER_STATES, f"{path}.power")
     if "tools" in d:
         t = d["tools"]
         if not isinstance(t, str) or t not in TOOLS_STATES:
@@ -434,36 +355,29 @@ def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpe
                 d,
                 "tools",
                 f"{path}.tools",
-                f"expected one of running, notRunning, executingScripts, got {_tname(t)}",
+                f"expected one of running, notRunning, executingScripts, got {tname(t)}",
             )
         vm.tools = TOOLS_STATES[t]
     if "connection" in d:
-        vm.connection = _choice(ctx, d, "connection", CONNECTION_STATES, f"{path}.connection")
-    if "ip" in d:
-        vm.ip = _ip(ctx, d, "ip", f"{path}.ip")
-    if "acquire_ip" in d:
-        vm.acquire_ip = _ip(ctx, d, "acquire_ip", f"{path}.acquire_ip")
-    if "parent" in d:
-        vm.clone_parent = _want_str(ctx, d, "parent", d["parent"], f"{path}.parent")
+        vm.connection = choice(ctx, d, "connection", CONNECTION_STATES, f"{path}.connection")
+    _vm_identity(ctx, d, vm, path)
     if "guest_accounts" in d:
         vm.guest_accounts = _accounts(ctx, d, "guest_accounts", f"{path}.guest_accounts")
     if "fault" in d:
         f = d["fault"]
         fpath = f"{path}.fault"
         if isinstance(f, str):
-            vm.fault = InjectedFault(_choice(ctx, d, "fault", INJECTABLE_FAULTS, fpath))
+            vm.fault = InjectedFault(choice(ctx, d, "fault", INJECTABLE_FAULTS, fpath))
         else:
-            fd = _want_map(ctx, d, "fault", f, fpath)
-            _check_keys(ctx, fd, {"type", "mode"}, fpath)
+            fd = want_map(ctx, d, "fault", f, fpath)
+            check_keys(ctx, fd, {"type", "mode"}, fpath)
             if "type" not in fd:
                 raise ctx.fail(d, "fault", fpath, "missing key 'type'")
-            ftype = _choice(ctx, fd, "type", INJECTABLE_FAULTS, f"{fpath}.type")
-            mode = (
-                _choice(ctx, fd, "mode", FAULT_MODES, f"{fpath}.mode") if "mode" in fd else "task"
-            )
+            ftype = choice(ctx, fd, "type", INJECTABLE_FAULTS, f"{fpath}.type")
+            mode = choice(ctx, fd, "mode", FAULT_MODES, f"{fpath}.mode") if "mode" in fd else "task"
             vm.fault = InjectedFault(ftype, mode)
     if "auth_mode" in d:
-        vm.auth_mode = _choice(ctx, d, "auth_mode", FAULT_MODES, f"{path}.auth_mode")
+        vm.auth_mode = choice(ctx, d, "auth_mode", FAULT_MODES, f"{path}.auth_mode")
     if "task_seconds" in d:
         v = d["task_seconds"]
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 86400:
@@ -471,18 +385,18 @@ def _vm(ctx: _Ctx, parent: Any, idx: int, d: dict[str, Any], path: str) -> VMSpe
                 d,
                 "task_seconds",
                 f"{path}.task_seconds",
-                f"expected seconds between 0 and 86400, got {_tname(v)}",
+                f"expected seconds between 0 and 86400, got {tname(v)}",
             )
         vm.task_seconds = float(v)
     if "cancelable" in d:
-        vm.cancelable = _bool(ctx, d, "cancelable", f"{path}.cancelable")
+        vm.cancelable = want_bool(ctx, d, "cancelable", f"{path}.cancelable")
     if "hang" in d:
-        vm.hang = _bool(ctx, d, "hang", f"{path}.hang")
+        vm.hang = want_bool(ctx, d, "hang", f"{path}.hang")
     for key, attr in (
         ("guest_id", "guest_id"),
         ("guest_full_name", "guest_full_name"),
         ("host_name", "host_name"),
     ):
         if key in d:
-            setattr(vm, attr, _want_str(ctx, d, key, d[key], f"{path}.{key}"))
+            setattr(vm, attr, want_str(ctx, d, key, d[key], f"{path}.{key}"))
     return vm

@@ -16,6 +16,7 @@ from tui.sim.inventory import GuestAccount, InjectedFault
 from tui.sim.wire import JSON, fmt_time, mor
 
 if TYPE_CHECKING:
+    from tui.sim.clock import Timer
     from tui.sim.faults import SimFault
     from tui.sim.registry import Registry
     from tui.sim.sessions import Session
@@ -86,8 +87,12 @@ class VirtualMachine(Entity):
         "host_name",
         "instance_uuid",
         "ip",
+        "keep_ip",
         "lose_reply",
         "mac",
+        "ops_ready",
+        "ops_timer",
+        "own_mac",
         "power",
         "running_task",
         "task_seconds",
@@ -115,7 +120,14 @@ class VirtualMachine(Entity):
         h = hashlib.sha1(moid.encode()).hexdigest()
         self.uuid = f"4201{h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:16]}-{h[16:28]}"
         self.instance_uuid = f"5001{h[20:24]}-{h[24:28]}-{h[28:32]}-{h[32:36]}-{h[:12]}"
-        self.mac = "00:50:56:%s:%s:%s" % (h[0:2], h[2:4], h[4:6])  # noqa: UP031
+        # the NIC's own MAC; ``mac`` is what guest.net shows (a fresh instant clone: its
+        # parent's, until StartGuestNetwork restarts its network)
+        self.own_mac = own_mac(moid)
+        self.mac = self.own_mac
+        self.keep_ip = False  # StartGuestNetwork "succeeds" but address and MAC stay
+        # guest.guestOperationsReady: lags the tools (re)starting (see guestops.py)
+        self.ops_ready = True
+        self.ops_timer: Timer | None = None
         self.boot_time: float | None = None
         self.running_task: Task | None = None  # queued or running customization task
         self.blocker: Task | None = None  # task of an injected TaskInProgress
@@ -129,6 +141,20 @@ class VirtualMachine(Entity):
     @property
     def tools_running(self) -> bool:
         return self.power == "poweredOn" and self.tools == "guestToolsRunning"
+
+    @property
+    def guest_ops_ready(self) -> bool:
+        return self.tools_running and self.ops_ready
+
+
+def own_mac(moid: str) -> str:
+    """A VM's own MAC in VMware's static range 00:50:56:00:00:00-3f:ff:ff: from the number of
+    its moid ``vm-N`` (unique up to 4 M entities), else from a hash of the moid."""
+    tail = moid.rpartition("-")[2]
+    n = int(tail) if tail.isdigit() and int(tail) < 1 << 22 else None
+    if n is None:
+        n = int(hashlib.sha1(moid.encode()).hexdigest()[:6], 16) & 0x3FFFFF
+    return f"00:50:56:{n >> 16:02x}:{(n >> 8) & 255:02x}:{n & 255:02x}"
 
 
 class Task(MO):
@@ -269,6 +295,28 @@ class ContainerView(MO):
             self._cache = list(self._walk())
             self._cache_version = registry.structure_version
         return self._cache
+
+    def covers(self, vm: VirtualMachine) -> bool:
+        """Whether ``vm`` is (or would be) one of the members, without walking the container."""
+        if self.destroyed or (self.types and not isa(vm.type, set(self.types))):
+            return False
+        if not self.recursive:
+            return vm.parent is self.container
+        cur = vm.parent
+        while cur is not None:
+            if cur is self.container:
+                return True
+            cur = cur.parent
+        return False
+
+    def entered(self, vm: VirtualMachine) -> bool:
+        """A VM entered the inventory: add it to the cached members if it is one (no re-walk).
+        Whether it is a member."""
+        if not self.covers(vm):
+            return False
+        if self._cache_version == self.registry.structure_version:
+            self._cache.append(vm)
+        return True
 
     def _walk(self) -> Iterable[Entity]:
         want = set(self.types)

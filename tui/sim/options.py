@@ -10,6 +10,8 @@ them equal). Invalid values raise ``SimError`` naming the option.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,8 @@ class Opt:
     shown: str | None = None  # the default as the docs show it (None: the default itself)
     exclusive: bool = False  # in the CLI's one group of mutually exclusive options
     off: str | None = None  # a switch on by default: what turning it off does (--no-x's help)
+    # how the CLI (and SimServer, for a str) reads a value, raising ValueError("why"); None: kind
+    parse: Callable[[str], Any] | None = None
 
     def bound_text(self) -> str:
         """What the bounds require, e.g. "must be between 0 and 86400"."""
@@ -69,6 +73,29 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
 
 
+MAX_CLONES_PER_MINUTE = 60_000  # 1,000 a second
+_RATE = re.compile(r"\s*(\S+?)\s*/\s*(s|sec|min)\s*", re.IGNORECASE)
+
+
+def parse_rate(text: str) -> float:
+    """A clone rate ``N/min`` or ``N/s`` (``0`` alone: off) as clones per minute."""
+    if text.strip() == "0":
+        return 0.0
+    m = _RATE.fullmatch(text)
+    if m is None:
+        raise ValueError(f"expected N/min or N/s, got {text!r}")
+    try:
+        n = float(m.group(1))
+    except ValueError:
+        raise ValueError(f"not a number of clones: {text!r}") from None
+    if not math.isfinite(n) or n < 0:
+        raise ValueError(f"must be 0 or more clones, got {text!r}")
+    per_minute = n * 60 if m.group(2).lower() != "min" else n
+    if per_minute > MAX_CLONES_PER_MINUTE:
+        raise ValueError(f"at most {MAX_CLONES_PER_MINUTE}/min (1000/s), got {text!r}")
+    return per_minute
+
+
 def meta(**opt: Any) -> dict[str, Opt]:
     """A ``SimOptions`` field's metadata: ``field(default=..., metadata=meta(help=...))``."""
     return {"opt": Opt(**opt)}
@@ -91,7 +118,7 @@ class SimOptions:
             metavar="FILE",
             exclusive=True,
             shown="the example",
-            help="YAML inventory (the shipped example has 42 VMs; format below); in-process also "
+            help="YAML inventory (the shipped example has 45 VMs; format below); in-process also "
             "an already parsed mapping",
         ),
     )
@@ -203,6 +230,79 @@ class SimOptions:
             help="how long a finished task stays in its VM's recentTask",
         ),
     )
+    guest_ops_lag: float = field(
+        default=2.0,
+        metadata=meta(
+            flag="--guest-ops-lag",
+            kind=float,
+            lo=0,
+            hi=3600,
+            help="seconds from a VM's tools (re)starting to guest.guestOperationsReady",
+        ),
+    )
+    guest_ops_strict: bool = field(
+        default=False,
+        metadata=meta(
+            flag="--guest-ops-strict",
+            kind=bool,
+            help="StartGuestNetwork fails with InvalidState while guest operations are not ready",
+        ),
+    )
+    # -- instant clones appearing over time (clones.py) --------------------------------------
+    clone_rate: float = field(
+        default=0.0,
+        metadata=meta(
+            flag="--clone-rate",
+            metavar="N/min",
+            kind=float,
+            parse=parse_rate,
+            lo=0,
+            hi=MAX_CLONES_PER_MINUTE,
+            shown="0 (off)",
+            help="instant clones appearing over time: N per minute (N/min) or per second (N/s); "
+            "in-process also a number per minute",
+        ),
+    )
+    clone_parent: str | None = field(
+        default=None,
+        metadata=meta(
+            flag="--clone-parent",
+            metavar="GLOB",
+            shown="golden VMs",
+            help="name or glob of the VMs the clones come from, in turn (default: the powered-on "
+            "parents with an address, else every powered-on VM with one)",
+        ),
+    )
+    clone_folder: str | None = field(
+        default=None,
+        metadata=meta(
+            flag="--clone-folder",
+            metavar="PATH",
+            shown="the parent's",
+            help="inventory folder the clones go to, e.g. /DC1/vm/pool",
+        ),
+    )
+    clone_limit: int = field(
+        default=0,
+        metadata=meta(
+            flag="--clone-limit",
+            metavar="N",
+            kind=int,
+            lo=0,
+            hi=10_000_000,
+            help="stop after N clones; 0: no limit",
+        ),
+    )
+    clone_tools_seconds: float = field(
+        default=1.0,
+        metadata=meta(
+            flag="--clone-tools-seconds",
+            kind=float,
+            lo=0,
+            hi=3600,
+            help="seconds from a clone appearing to its VMware Tools running",
+        ),
+    )
     hello: bool = field(
         default=True,
         metadata=meta(
@@ -230,6 +330,12 @@ class SimOptions:
         for f in fields(self):
             opt = option_of(f)
             value = getattr(self, f.name)
+            if opt.parse is not None and isinstance(value, str):
+                try:
+                    value = opt.parse(value)
+                except ValueError as exc:
+                    raise SimError(f"{f.name}: {exc}") from None
+                setattr(self, f.name, value)
             if opt.bounded and value is not None and not opt.in_bounds(value):
                 raise SimError(f"{f.name} {opt.bound_text()}, got {value}")
         if self.inventory is not None and self.vms is not None:

@@ -119,7 +119,7 @@ def _vm_guest(vm: VirtualMachine) -> JSON:
         if val is not None:
             d[key] = val
     d["guestState"] = _guest_state(vm)
-    d["guestOperationsReady"] = vm.tools_running
+    d["guestOperationsReady"] = vm.guest_ops_ready
     d["interactiveGuestOperationsReady"] = False
     d["customizationInfo"] = _vm_cust(vm)
     return d
@@ -225,7 +225,7 @@ VM_PROPS: dict[str, Prop] = {
     "guest.ipAddress": Prop(_vm_ip, "string"),
     "guest.hostName": Prop(_vm_hostname, "string"),
     "guest.guestState": Prop(_guest_state, "string"),
-    "guest.guestOperationsReady": Prop(lambda v: v.tools_running, "boolean"),
+    "guest.guestOperationsReady": Prop(lambda v: v.guest_ops_ready, "boolean"),
     "guest.guestId": Prop(lambda v: v.guest_id, "string"),
     "guest.guestFullName": Prop(lambda v: v.guest_full_name, "string"),
     "guest.net": Prop(_vm_net, "ArrayOfGuestNicInfo"),

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tui.sim.app import Exchange, SimApp
 from tui.sim.clock import Clock
+from tui.sim.clones import check_clone_options
 from tui.sim.control import Control
 from tui.sim.errors import SimError
 from tui.sim.generate import generate_inventory
@@ -63,9 +64,12 @@ class SimServer(Control):
     ``self.clock``. A test passes a ``ManualClock`` and advances it from its own thread.
 
     Every control method (``set_power``, ``set_tools``, ``set_ip``, ``set_vm``, ``add_vm``,
-    ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``, ``stats``,
-    ``tasks``, ``vm``, ``exchanges``) is safe to call from any thread or event loop: it runs on
-    the server's loop and waits for it.
+    ``clone_vm``, ``remove_vm``, ``lose_start_reply``, ``expire_sessions``, ``restart``,
+    ``stats``, ``tasks``, ``vm``, ``exchanges``) is safe to call from any thread or event loop:
+    it runs on the server's loop and waits for it.
+
+    Clones: ``clone_rate`` (per minute) makes instant clones appear on the clock, ``clone_vm``
+    one now (``tui/sim/clones.py``).
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class SimServer(Control):
             self.inventory = generate_inventory(opts.vms, opts.seed)
         else:
             self.inventory = example_inventory()
+        check_clone_options(opts, self.inventory)
         self.host = opts.host
         self.port = opts.port
         self.tls = opts.tls
@@ -109,6 +114,7 @@ class SimServer(Control):
         self.fault_vms: dict[str, list[str]] = {}
         self.vm_faults: dict[str, tuple[str, str]] = {}
         self.ok_vms: list[str] = []
+        self.keep_ip_vms: list[str] = []
 
     # -- credentials ---------------------------------------------------------------------------
 
@@ -281,6 +287,8 @@ class SimServer(Control):
         gc.freeze()  # the inventory lives as long as the server: keep it out of GC passes
         self._app = SimApp(self._state, self._abort_connection)
         sweeper = asyncio.create_task(_sweep(self._state))
+        # clones keep appearing while a restart has the listener down, as in a real pool
+        cloner = asyncio.create_task(self._state.clones.run())
         try:
             while True:
                 try:
@@ -322,6 +330,7 @@ class SimServer(Control):
                 break
         finally:
             sweeper.cancel()
+            cloner.cancel()
             state = self._state
             state.shutdown()
             state.tasks.cancel_all()

@@ -18,7 +18,7 @@ from typing import Any
 from tui.sim.clock import Clock
 from tui.sim.collector import Collector, Collectors, Retrieval
 from tui.sim.faults import msg_fault
-from tui.sim.objects import ContainerView, Entity
+from tui.sim.objects import ContainerView, Entity, VirtualMachine
 from tui.sim.options import SimOptions
 from tui.sim.registry import Registry
 from tui.sim.wire import JSON, fmt_time
@@ -73,6 +73,7 @@ class Sessions:
         self.collectors = collectors
         self.stats = stats
         self.by_token: dict[str, Session] = {}
+        registry.enter_watchers.append(self._vm_entered)
 
     def login(self, user: str, password: str, locale: str | None, ip: str, agent: str) -> Session:
         accounts = {self.options.vc_user: self.options.vc_password, **self.options.extra_users}
@@ -175,6 +176,14 @@ class Sessions:
         )
         s.views[v.moid] = v
         return v
+
+    def _vm_entered(self, vm: VirtualMachine) -> None:
+        """A VM entered: the views that cover it add it to their members (no re-walk), and
+        their ``view`` property changed."""
+        for s in self.by_token.values():
+            for v in s.views.values():
+                if v.entered(vm):
+                    self.collectors.touch(v.moid)
 
     def destroy_view(self, s: Session, v: ContainerView) -> None:
         """Only filters that start from ``v`` change: a view is named only by its own session

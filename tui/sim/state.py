@@ -5,6 +5,8 @@
 - ``sessions``: sessions and their views (``sessions.py``)
 - ``guests``: guest accounts, guest login, guest addresses (``guest.py``)
 - ``tasks``: running, cancelling and ending tasks (``tasks.py``)
+- ``guestops``: tools (re)starting and guest operations becoming ready (``guestops.py``)
+- ``clones``: instant clones appearing over time or on request (``clones.py``)
 
 Properties are read through ``properties.py``, faults are built in ``faults.py``, the options are
 in ``options.py``. Everything here runs on the server's event loop thread; other threads reach it
@@ -17,11 +19,13 @@ import uuid
 from typing import Any
 
 from tui.sim.clock import Clock
+from tui.sim.clones import Clones
 from tui.sim.collector import Collectors
 from tui.sim.faults import not_found
 from tui.sim.guest import Guests
+from tui.sim.guestops import GuestOps
 from tui.sim.inventory import Inventory, VMSpec
-from tui.sim.objects import MO, Singleton, Task, VirtualMachine, isa, type_of
+from tui.sim.objects import MO, Folder, Singleton, Task, VirtualMachine, isa, type_of
 from tui.sim.options import ABOUT_BY_RELEASE, SimOptions
 from tui.sim.properties import PROPS_BY_TYPE
 from tui.sim.registry import Registry
@@ -47,6 +51,7 @@ def new_stats() -> dict[str, Any]:
         "tasks_started": 0,
         "replies_lost": 0,  # StartGuestNetwork_Task replies dropped/delayed on request
         "objects_evaluated": 0,  # objects WaitForUpdatesEx read properties of
+        "clones": 0,  # instant clones made (clone_rate and clone_vm)
     }
 
 
@@ -79,14 +84,21 @@ class State:
         self.tasks = Tasks(
             options, self.registry, self.guests, self.collectors.touch, self.stats, self.clock
         )
+        self.guestops = GuestOps(options, self.clock, self.collectors.touch)
+        self.clones = Clones(
+            options, self.registry, self.guestops, self.clock, self.add_vm, self.stats
+        )
         self.registry.build(inventory)
         for vm in self.registry.vms_by_name.values():
             self.tasks.vm_added(vm)
 
     # -- inventory changes -------------------------------------------------------------------
 
-    def add_vm(self, folder_path: str, spec: VMSpec) -> VirtualMachine:
-        vm = self.registry.add_vm(folder_path, spec)
+    def add_vm(self, folder: str | Folder, spec: VMSpec) -> VirtualMachine:
+        """A VM enters (``folder``: an inventory path or the Folder); ValueError/KeyError."""
+        vm = self.registry.add_vm(folder, spec)
+        self.guests.reserve(vm.ip)
+        self.guests.reserve(vm.acquire_ip)
         self.tasks.vm_added(vm)
         return vm
 

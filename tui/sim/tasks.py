@@ -2,7 +2,8 @@
 
 A customization task waits in a server-wide FIFO for one of ``max_running_tasks`` running slots,
 then runs in at most ten progress steps over the VM's task duration; halfway the guest's old
-address goes away, at the end it has the new one. A finished task stays in its VM's
+address goes away, at the end it has the new one and its own MAC (a ``keep_ip`` guest keeps
+both although the task succeeds). A finished task stays in its VM's
 ``recentTask`` for ``recent_task_seconds`` or until more than ``recent_done_max`` tasks finished
 after it (vCenter's 10 minutes / last 200 tasks). An injected TaskInProgress comes with the
 long-running task (reason TaskReasonSystem) that holds the VM.
@@ -116,7 +117,7 @@ class Tasks:
         busy = vm.running_task
         if busy is not None and not busy.done:
             raise task_in_progress(busy)
-        precheck(vm)
+        precheck(vm, self.options.guest_ops_strict)
         if vm.fault is not None and vm.fault.mode == "sync":
             raise self.injected(vm)
         login_fault = self.guests.login(vm, username, password, interactive)
@@ -135,7 +136,7 @@ class Tasks:
     def abort_customization(
         self, user_name: str, vm: VirtualMachine, username: str, password: str, interactive: bool
     ) -> Task:
-        precheck(vm)
+        precheck(vm, self.options.guest_ops_strict)
         login_fault = self.guests.login(vm, username, password, interactive)
         t = self._new_task(
             "AbortCustomization_Task", ABORT_DESC, vm, _user_reason(user_name), False
@@ -194,13 +195,11 @@ class Tasks:
             stop_at = 100
             if fail is not None:
                 stop_at = 10 if fail.type_name in _EARLY_FAULTS else 30
-            await self._progress(t, stop_at, drop_ip=fail is None)
+            await self._progress(t, stop_at, drop_ip=fail is None and not vm.keep_ip)
             if fail is not None:
                 self._finish(t, fail)
             else:
-                if vm.acquire_ip is None:
-                    vm.acquire_ip = self.guests.next_address()
-                vm.ip = vm.acquire_ip
+                self._new_identity(vm)
                 vm.cust_status = "TOOLSDEPLOYPKG_SUCCEEDED"
                 self._finish(t, None)
         except asyncio.CancelledError:
@@ -212,6 +211,16 @@ class Tasks:
             raise
         finally:
             self._release_slot(t)
+
+    def _new_identity(self, vm: VirtualMachine) -> None:
+        """The guest network restarted: its own address (``acquire_ip`` or a fresh one) and its
+        own MAC; a ``keep_ip`` guest keeps both, although the task succeeds."""
+        if vm.keep_ip:
+            return
+        if vm.acquire_ip is None:
+            vm.acquire_ip = self.guests.next_address()
+        vm.ip = vm.acquire_ip
+        vm.mac = vm.own_mac
 
     async def _progress(self, t: Task, stop_at: int, drop_ip: bool) -> None:
         """Raise ``t.progress`` in up to ten steps over its duration, until ``stop_at`` %;
