@@ -30,7 +30,12 @@ def append_line(path: Path, line: str, *, sync: bool = False) -> None:
     One ``write`` of the whole line on an ``O_APPEND`` descriptor, so concurrent writers never
     interleave inside a line. ``sync``: fsync before returning (the line survives a crash).
     """
-    data = (line if line.endswith("\n") else line + "\n").encode("utf-8")
+    append_lines(path, [line], sync=sync)
+
+
+def append_lines(path: Path, lines: list[str], *, sync: bool = False) -> None:
+    """``append_line`` for several lines at once: one write, at most one fsync."""
+    data = "".join(ln if ln.endswith("\n") else ln + "\n" for ln in lines).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

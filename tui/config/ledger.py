@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.config import paths
-from tui.config.files import append_line
+from tui.config.files import append_line, append_lines
 from tui.vsphere.models import VM
 from tui.vsphere.secret import Secret
 
@@ -59,6 +59,10 @@ class LedgerEntry:
 
 
 _BEFORE_KEYS = ("ip_before", "mac_before")
+
+
+def _line(rec: Mapping[str, Any]) -> str:
+    return json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
 
 
 def vm_key(vm: VM) -> str:
@@ -108,16 +112,29 @@ class Ledger:
     def dispatch(self, vm: VM, **before: Any) -> LedgerEntry:
         """Record, durably, that StartGuestNetwork_Task is about to be called on ``vm`` (``before``:
         what to compare with afterwards, e.g. its addresses)."""
-        return self._write(vm, "dispatch", sync=True, **before)
+        return self.dispatch_all([(vm, before)])[0]
+
+    def dispatch_all(self, items: Sequence[tuple[VM, Mapping[str, Any]]]) -> list[LedgerEntry]:
+        """``dispatch`` for a wave of VMs: one write and one fsync for all of them."""
+        recs = [self._record(vm, "dispatch", before) for vm, before in items]
+        append_lines(self.path, [_line(r) for r in recs], sync=True)
+        return [self._apply(r) for r in recs]
 
     def task(self, vm: VM, task: str) -> LedgerEntry:
-        return self._write(vm, "task", task=task, sync=True)
+        """The call returned ``task`` (not fsynced: without it, the next watcher looks the task
+        up in vCenter, as after any lost reply)."""
+        return self._write(vm, "task", task=task)
 
     def done(self, vm: VM, outcome: str, task: str | None = None, **detail: Any) -> LedgerEntry:
         """Record how the latest attempt on ``vm`` ended (``outcome`` "success" counts as done)."""
         return self._write(vm, "done", task=task, outcome=outcome, **detail)
 
-    def _write(self, vm: VM, event: str, *, sync: bool = False, **fields: Any) -> LedgerEntry:
+    def _write(self, vm: VM, event: str, **fields: Any) -> LedgerEntry:
+        rec = self._record(vm, event, fields)
+        append_line(self.path, _line(rec))
+        return self._apply(rec)
+
+    def _record(self, vm: VM, event: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         rec: dict[str, Any] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "vcenter": self.vcenter,
@@ -130,10 +147,7 @@ class Ledger:
             if isinstance(v, Secret):
                 raise TypeError(f"ledger record {k!r}: a Secret is never written")
             rec[k] = v
-        append_line(
-            self.path, json.dumps(rec, ensure_ascii=False, separators=(",", ":")), sync=sync
-        )
-        return self._apply(rec)
+        return rec
 
     def _apply(self, rec: Mapping[str, Any]) -> LedgerEntry:
         key = rec["key"]

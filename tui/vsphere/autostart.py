@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -101,7 +101,7 @@ class LedgerEntryLike(Protocol):
 
 class LedgerLike(Protocol):
     def get(self, vm: VM) -> LedgerEntryLike | None: ...
-    def dispatch(self, vm: VM, **before: Any) -> Any: ...
+    def dispatch_all(self, items: Sequence[tuple[VM, Mapping[str, Any]]]) -> Any: ...
     def task(self, vm: VM, task: str) -> Any: ...
     def done(self, vm: VM, outcome: str, task: str | None = None, **detail: Any) -> Any: ...
 
@@ -315,12 +315,13 @@ class AutoStarter:
         return matches_any(vm, self.rules.patterns) and eligibility(vm) is None
 
     def _dispatch(self, vms: list[VM]) -> None:
+        self.ledger.dispatch_all(
+            [
+                (vm, {"ip_before": vm.ip_address, "mac_before": next(iter(vm.mac_addresses), None)})
+                for vm in vms
+            ]
+        )
         for vm in vms:
-            self.ledger.dispatch(
-                vm,
-                ip_before=vm.ip_address,
-                mac_before=vm.mac_addresses[0] if vm.mac_addresses else None,
-            )
             self._active[vm.moid] = vm
             self._noted.pop(vm.moid, None)
         self._ensure_run().add(vms)
