@@ -66,6 +66,8 @@ def run(ns: argparse.Namespace) -> int:
         await together(one(s) for s in up)
 
     run_sites(sites, fetch)
+    if all(site.error is not None for site in sites):
+        return exit_code(sites)  # each said why; nothing to list
     rows = [(site, vm, book) for site in sites if site.up for vm, book in _kept(ns, site.vms)]
     rows.sort(key=lambda r: (r[0].index, r[1].path, r[1].moid))
     if ns.json:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.commands.base import PROG, err, fail
@@ -92,8 +92,19 @@ def where(profile: Profile) -> str:
     return profile.host if profile.port == 443 else f"{profile.host}:{profile.port}"
 
 
-def pick(profiles: dict[str, Profile], name: str | None) -> Profile:
-    """The profile named (or in $GUESTNET_PROFILE), else the only one, else ``govc-env``."""
+def pick_one(ns: argparse.Namespace, name: str | None, what: str) -> Profile:
+    """``pick`` for a command ``what`` that takes one profile: a group name is refused."""
+    found = load_set(ns)
+    group = found.groups.get(name or "")
+    if group is not None:
+        members = ", ".join(group.profiles)
+        fail(f"{group.name!r} is a group ({members}): {what} takes one profile")
+    return pick(found.profiles, name, found.groups)
+
+
+def pick(profiles: dict[str, Profile], name: str | None, groups: Iterable[str] = ()) -> Profile:
+    """The profile named (or in $GUESTNET_PROFILE), else the only one, else ``govc-env``;
+    ``groups`` only for the message when the name is unknown."""
     from tui.config.profiles import GOVC_PROFILE, unknown_name
 
     chosen = name or os.environ.get("GUESTNET_PROFILE") or None
@@ -106,7 +117,7 @@ def pick(profiles: dict[str, Profile], name: str | None) -> Profile:
             fail(no_profiles())
         fail(f"several profiles ({', '.join(sorted(profiles))}): choose one with --profile NAME")
     if chosen not in profiles:
-        raise unknown_name(chosen, profiles)
+        raise unknown_name(chosen, profiles, groups)
     return profiles[chosen]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from tui.commands.base import EXIT_FAILED, err, fail
 from tui.commands.start_leg import Leg
 from tui.commands.start_results import Results
+from tui.commands.session import where
 from tui.commands.targets import Site, exit_code, together
 from tui.commands.terminal import confirm, have_tty, tty_prompt
 
@@ -137,14 +138,12 @@ class StartNetwork:
 
     @staticmethod
     def _leg_line(leg: Leg) -> str:
-        client = leg.client
-        count = f"{len(leg.plan.runnable)} to start"
+        """``3 to start, vc.lab:8443 as admin, guest user root, concurrency 8`` (or read-only)."""
+        head = f"{len(leg.plan.runnable)} to start, {where(leg.site.profile)} as "
+        head += str(leg.client.username)
         if leg.read_only:
-            return f"{count}, {client.host} as {client.username}, read-only"
-        return (
-            f"{count}, {client.host} as {client.username}, guest user {leg.guest_user}, "
-            f"concurrency {leg.concurrency}"
-        )
+            return f"{head}, read-only"
+        return f"{head}, guest user {leg.guest_user}, concurrency {leg.concurrency}"
 
     def confirm(self, legs: list[Leg]) -> bool:
         """Get the guest password(s) (prompt) and, on a terminal without ``--yes``, a yes."""
