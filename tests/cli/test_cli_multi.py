@@ -121,7 +121,18 @@ def test_list_fetches_the_vcenters_concurrently(cli: CLI) -> None:
 def test_start_network_across_two_vcenters(cli: CLI, sims: dict[str, SimServer]) -> None:
     cli.write_profiles(profiles_text(sims, GROUPS, extra={"prod": "    concurrency: 2"}))
     env = env_for("lab", "prod")
-    r = cli.run("start-network", "--profile", "sites", "--vm", "web-0[12]", "off-01", "--json", "--verify-timeout", "0", env=env)  # fmt: skip
+    r = cli.run(
+        "start-network",
+        "--profile",
+        "sites",
+        "--vm",
+        "web-0[12]",
+        "off-01",
+        "--json",
+        "--verify-timeout",
+        "0",
+        env=env,
+    )
     assert r.code == 1, r  # off-01 is skipped on both
     rows = jsonl(r.out)
     assert sorted(names(rows, "vm")) == sorted(
@@ -160,7 +171,16 @@ def test_start_network_table_and_verification_per_vcenter(
     cli: CLI, sims: dict[str, SimServer]
 ) -> None:
     cli.write_profiles(profiles_text(sims, GROUPS))
-    r = cli.run("start-network", "--profile", "sites", "--vm", "db-01", "--verify-timeout", "5", env=env_for("lab", "prod"))  # fmt: skip
+    r = cli.run(
+        "start-network",
+        "--profile",
+        "sites",
+        "--vm",
+        "db-01",
+        "--verify-timeout",
+        "5",
+        env=env_for("lab", "prod"),
+    )
     assert r.code == 0, r
     header, *lines = r.out.splitlines()
     assert header.split() == ["VCENTER", "VM", "STATE", "TASK", "RESULT"]
@@ -177,7 +197,17 @@ def test_wrong_password_and_dead_vcenter_leave_the_others_running(
 ) -> None:
     cli.write_profiles(profiles_text(sims, WITH_EDGE, dead="edge"))
     env = env_for("lab", "prod", "edge", wrong="prod")
-    r = cli.run("start-network", "--profile", "all", "--vm", "web-03", "--json", "--verify-timeout", "0", env=env)  # fmt: skip
+    r = cli.run(
+        "start-network",
+        "--profile",
+        "all",
+        "--vm",
+        "web-03",
+        "--json",
+        "--verify-timeout",
+        "0",
+        env=env,
+    )
     assert r.code == 1, r
     assert [(x["vcenter"], x["vm"], x["state"]) for x in jsonl(r.out)] == [
         ("lab", "web-03", "succeeded")
@@ -188,11 +218,15 @@ def test_wrong_password_and_dead_vcenter_leave_the_others_running(
     assert "1 VM(s) to start on 1 vCenters" in r.err
     assert [x["profile"] for x in audit(cli)] == ["lab", "lab"]
     # a pattern that matches nothing on any reachable vCenter is the usual error
-    r = cli.run("start-network", "--profile", "all", "--vm", "nope-*", "--verify-timeout", "0", env=env)  # fmt: skip
+    r = cli.run(
+        "start-network", "--profile", "all", "--vm", "nope-*", "--verify-timeout", "0", env=env
+    )
     assert r.code == 2
     assert r.err.splitlines()[-1] == "guestnet: no VM matches 'nope-*' on any vCenter (lab: all)"
     # nothing reachable: exit 2, nothing started, nothing audited
-    r = cli.run("start-network", "--profile", "prod", "--profile", "edge", "--vm", "web-03", env=env)  # fmt: skip
+    r = cli.run(
+        "start-network", "--profile", "prod", "--profile", "edge", "--vm", "web-03", env=env
+    )
     assert (r.code, r.out) == (2, "") and len(r.err.splitlines()) == 2
     assert len(audit(cli)) == 2
 
@@ -201,7 +235,17 @@ def test_read_only_profile_inside_a_group(cli: CLI, sims: dict[str, SimServer]) 
     cli.write_profiles(profiles_text(sims, GROUPS, extra={"prod": "    read_only: true"}))
     env = env_for("lab", "prod")
     before = len(sims["prod"].tasks())
-    r = cli.run("start-network", "--profile", "sites", "--vm", "web-02", "--json", "--verify-timeout", "0", env=env)  # fmt: skip
+    r = cli.run(
+        "start-network",
+        "--profile",
+        "sites",
+        "--vm",
+        "web-02",
+        "--json",
+        "--verify-timeout",
+        "0",
+        env=env,
+    )
     assert r.code == 1, r
     rows = {x["vcenter"]: x for x in jsonl(r.out)}
     assert rows["lab"]["state"] == "succeeded"
@@ -228,7 +272,10 @@ def test_unknown_group_and_group_for_a_one_profile_command(
 ) -> None:
     cli.write_profiles(profiles_text(sims, GROUPS))
     r = cli.run("list", "--profile", "site")
-    assert (r.code, r.err) == (2, "guestnet: unknown profile or group 'site' (did you mean 'sites'?)\n")  # fmt: skip
+    assert (r.code, r.err) == (
+        2,
+        "guestnet: unknown profile or group 'site' (did you mean 'sites'?)\n",
+    )
     r = cli.run("profiles", "check", "sites", env={"PW_LAB": VC_PASSWORD})
     assert (r.code, r.err) == (
         2,

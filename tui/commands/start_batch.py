@@ -15,9 +15,9 @@ import uuid
 from typing import TYPE_CHECKING
 
 from tui.commands.base import EXIT_FAILED, err, fail
+from tui.commands.session import where
 from tui.commands.start_leg import Leg
 from tui.commands.start_results import Results
-from tui.commands.session import where
 from tui.commands.targets import Site, exit_code, together
 from tui.commands.terminal import confirm, have_tty, tty_prompt
 
