@@ -188,3 +188,10 @@ def test_resolve_targets_with_plain_mappings() -> None:
 
 def test_at_least_ten_group_cases() -> None:
     assert len(CASES) >= 10
+
+
+def test_example_file_shows_groups() -> None:
+    example = Path(__file__).resolve().parents[2] / "profiles.example.yaml"
+    found = load_profile_set(example, env={})
+    assert set(found.groups) == {"sites", "labs"}
+    assert [p.name for p in found.resolve(["sites", "labs"])] == ["lab", "prod", "staging"]
