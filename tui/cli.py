@@ -26,6 +26,7 @@ from tui.commands.base import (
     UsageError,
     err,
 )
+from tui.commands.session import GLOBAL_NAMES, ProfileNames
 
 # The subcommands in the order ``guestnet --help`` lists them; each adds its own parser.
 COMMANDS = (profiles, list_vms, start_network, watch, audit, delegate)
@@ -53,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         "simulator and the demo. Documentation: docs/cli.md.",
         parents=[common],
     )
-    parser.add_argument("--profile", metavar="NAME", help="profile to open in the UI")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        action=ProfileNames,
+        into=GLOBAL_NAMES,
+        help="profile to open in the UI (list and start-network: repeatable, or a group)",
+    )
     parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:

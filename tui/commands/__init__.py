@@ -7,5 +7,8 @@ client) are imported inside the functions that need them, so ``guestnet --help``
 
 Shared pieces: ``base`` (exit codes, ``UsageError``), ``output`` (tables, JSON values),
 ``terminal`` (prompts on /dev/tty), ``session`` (profile choice and a client session),
-``selection`` (VM name/path globs), ``auditing`` (writing the audit log).
+``targets`` (several vCenters: a ``Site`` and a session each, in one loop), ``selection`` (VM
+name/path globs), ``auditing`` (writing the audit log). ``start-network`` is ``start_network``
+(options, credentials), ``start_batch`` (the run over its vCenters), ``start_leg`` (one
+vCenter's part), ``start_tasks``, ``start_results``, ``start_verify`` and ``progress``.
 """

@@ -9,9 +9,9 @@ from typing import Any
 from tui.commands.base import EXIT_FAILED, EXIT_OK, PROG, Parser, err, fail
 from tui.commands.output import dash, table
 from tui.commands.session import (
-    load,
+    load_set,
     no_profiles,
-    pick,
+    pick_one,
     run_client,
     vc_password,
     where,
@@ -24,8 +24,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "profiles",
         parents=[common],
-        help="list profiles; 'profiles check NAME', 'profiles trust NAME'",
-        description="List the configured vCenter profiles (never a secret).",
+        help="list profiles and groups; 'profiles check NAME', 'profiles trust NAME'",
+        description="List the configured vCenter profiles (never a secret) and profile groups.",
     )
     p.add_argument("--json", action="store_true", help="JSON array instead of a table")
     p.set_defaults(handler=run)
@@ -56,9 +56,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ns: argparse.Namespace) -> int:
     import json
 
-    profiles = load(ns)
+    found = load_set(ns)
+    profiles, groups = found.profiles, found.groups
     if ns.json:
-        print(json.dumps([p.summary() for p in profiles.values()], indent=2))
+        objs = [p.summary() for p in profiles.values()]
+        objs += [{"kind": "group", **g.summary()} for g in groups.values()]
+        print(json.dumps(objs, indent=2))
         return EXIT_OK
     if not profiles:
         err(no_profiles())
@@ -69,13 +72,17 @@ def run(ns: argparse.Namespace) -> int:
         source = p.password_source.describe()
         rows.append([p.name, where(p), p.username, p.tls_mode, source, p.origin, notes])
     print(table(["NAME", "HOST", "USER", "TLS", "PASSWORD", "SOURCE", "NOTES"], rows))
+    if groups:
+        rows = [[g.name, ", ".join(g.profiles), g.origin] for g in groups.values()]
+        print()
+        print(table(["GROUP", "PROFILES", "SOURCE"], rows))
     return EXIT_OK
 
 
 def run_check(ns: argparse.Namespace) -> int:
     import json
 
-    profile = pick(load(ns), ns.name)
+    profile = pick_one(ns, ns.name, "profiles check")
 
     async def check(client: Any) -> dict[str, Any]:
         about = client.about
@@ -115,7 +122,7 @@ def run_trust(ns: argparse.Namespace) -> int:
     from tui.config.profiles import pin_thumbprint
     from tui.vsphere import fetch_thumbprint
 
-    profile = pick(load(ns), ns.name)
+    profile = pick_one(ns, ns.name, "profiles trust")
     prints = run_client(profile, lambda: fetch_thumbprint(profile.host, profile.port))
     print(f"{where(profile)} presents a certificate with")
     print(f"  SHA-256 {prints.sha256}")

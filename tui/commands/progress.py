@@ -1,4 +1,7 @@
-"""``start-network`` progress on stderr: a live summary line on a terminal, else plain lines."""
+"""``start-network`` progress on stderr: a live summary line on a terminal, else plain lines.
+
+With several vCenters one ``Progress`` counts them all; each vCenter's run reports through its
+``scoped`` view, whose lines name the vCenter (``[2/5] web-01 (lab): succeeded``)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ class Progress:
         self.total = total
         self.stream = stream
         self.live = bool(getattr(stream, "isatty", lambda: False)())
-        self.states: dict[str, str] = {}
+        self.states: dict[tuple[str | None, str], str] = {}  # (vCenter, moid) → state
         self._live_shown = False
 
     def _clear(self) -> None:
@@ -26,9 +29,13 @@ class Progress:
             self.stream.write("\r\x1b[K")
             self._live_shown = False
 
-    def event(self, ev: TaskEvent) -> None:
-        previous = self.states.get(ev.vm_moid)
-        self.states[ev.vm_moid] = ev.state
+    def scoped(self, scope: str) -> ScopedProgress:
+        return ScopedProgress(self, scope)
+
+    def event(self, ev: TaskEvent, scope: str | None = None) -> None:
+        key = (scope, ev.vm_moid)
+        previous = self.states.get(key)
+        self.states[key] = ev.state
         if ev.state != previous:
             if ev.final or not self.live:
                 self._clear()
@@ -36,7 +43,8 @@ class Progress:
                 if ev.fault is not None:
                     detail = f" {ev.fault.type_name}: {ev.fault.message}"
                 done = sum(1 for s in self.states.values() if s in FINAL_STATES)
-                self.stream.write(f"[{done}/{self.total}] {ev.vm_name}: {ev.state}{detail}\n")
+                name = ev.vm_name if scope is None else f"{ev.vm_name} ({scope})"
+                self.stream.write(f"[{done}/{self.total}] {name}: {ev.state}{detail}\n")
         self._draw()
 
     def note(self, text: str) -> None:
@@ -63,3 +71,21 @@ class Progress:
     def close(self) -> None:
         self._clear()
         self.stream.flush()
+
+
+class ScopedProgress:
+    """One vCenter's view of a shared ``Progress``: its lines name the vCenter; ``close`` is left
+    to the owner of the shared line."""
+
+    def __init__(self, shared: Progress, scope: str) -> None:
+        self.shared = shared
+        self.scope = scope
+
+    def event(self, ev: TaskEvent) -> None:
+        self.shared.event(ev, self.scope)
+
+    def note(self, text: str) -> None:
+        self.shared.note(f"{self.scope}: {text}")
+
+    def close(self) -> None:
+        """Nothing: the shared line is closed once, when every vCenter's run is over."""

@@ -1,5 +1,9 @@
 """``start-network`` results: one row per VM (a JSON line each with ``--json``), the final table
-with its counts and hints, and the exit code."""
+with its counts and hints, and the exit code.
+
+With several vCenters every row starts with ``"vcenter"`` (the profile name) and the table with a
+VCENTER column; each vCenter's run emits through its ``SiteResults``, which keeps that vCenter's
+rows (for its audit records) and passes each one on to the shared ``Results``."""
 
 from __future__ import annotations
 
@@ -78,15 +82,21 @@ def event_row(vm: VM, ev: TaskEvent | None, interrupted: bool) -> Row:
     )
 
 
-class Results:
-    """The rows so far, in the order they became final; ``order`` is the inventory order the
-    table is sorted by."""
+def row_key(r: Row) -> tuple[str | None, str]:
+    """A row's VM across vCenters: ``(vcenter or None, moid)`` (moids repeat across vCenters)."""
+    return r.get("vcenter"), r["moid"]
 
-    def __init__(self, as_json: bool, verifying: bool = False) -> None:
+
+class Results:
+    """The rows so far, in the order they became final; ``order`` (by ``row_key``) is the
+    inventory order the table is sorted by; ``multi``: rows of several vCenters."""
+
+    def __init__(self, as_json: bool, verifying: bool = False, multi: bool = False) -> None:
         self.as_json = as_json
         self.verifying = verifying  # a success counts only when verified
+        self.multi = multi
         self.rows: list[Row] = []
-        self.order: dict[str, int] = {}
+        self.order: dict[tuple[str | None, str], int] = {}
 
     def emit(self, r: Row) -> None:
         self.rows.append(r)
@@ -131,8 +141,13 @@ class Results:
         ]
 
     def _print_table(self) -> None:
-        ordered = sorted(self.rows, key=lambda r: self.order.get(r["moid"], 0))
-        print(table(["VM", "STATE", "TASK", "RESULT"], [_cells(r) for r in ordered]))
+        ordered = sorted(self.rows, key=lambda r: self.order.get(row_key(r), 0))
+        headers = ["VM", "STATE", "TASK", "RESULT"]
+        cells = [_cells(r) for r in ordered]
+        if self.multi:
+            headers = ["VCENTER", *headers]
+            cells = [[r["vcenter"], *c] for r, c in zip(ordered, cells, strict=True)]
+        print(table(headers, cells))
         states = self.states
         counts = {s: states.count(s) for s in COUNTED}
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing run"
@@ -157,3 +172,19 @@ def _cells(r: Row) -> list[str]:
     if r["verify_reason"] is not None:
         result = f"{VERDICT_WORDS[r['verified']]}: {r['verify_reason']}"
     return [r["vm"], r["state"], dash(r["task"]), dash(result)]
+
+
+class SiteResults(Results):
+    """One vCenter's rows: each is tagged with ``vcenter`` (unless None: a single vCenter), kept
+    here and emitted through the shared ``Results``."""
+
+    def __init__(self, shared: Results, vcenter: str | None) -> None:
+        super().__init__(as_json=False, verifying=shared.verifying, multi=False)
+        self.shared = shared
+        self.vcenter = vcenter
+
+    def emit(self, r: Row) -> None:
+        if self.vcenter is not None:
+            r = {"vcenter": self.vcenter, **r}
+        self.rows.append(r)
+        self.shared.emit(r)

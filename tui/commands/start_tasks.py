@@ -1,8 +1,9 @@
 """``start-network`` while the tasks run: each VM's row as it becomes final, and Ctrl-C.
 
 The first Ctrl-C cancels the queued VMs and every cancellable task, then waits up to
-``CANCEL_GRACE_SECONDS`` for the final states; a second Ctrl-C stops waiting at once. Imported
-only when a run starts (it imports asyncio).
+``CANCEL_GRACE_SECONDS`` for the final states; a second Ctrl-C stops waiting at once. With
+several vCenters (``wait_all``) there is one run per vCenter and Ctrl-C reaches every run still
+going. Imported only when a run starts (it imports asyncio).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tui.commands.start_results import Results, event_row
 
 if TYPE_CHECKING:
-    from tui.commands.progress import Progress
+    from tui.commands.progress import Progress, ScopedProgress
     from tui.vsphere.models import VM, TaskEvent
     from tui.vsphere.verify import Verifier
 
@@ -42,10 +43,12 @@ class TaskRun:
         run: Any,
         vms: Sequence[VM],
         results: Results,
-        progress: Progress,
+        progress: Progress | ScopedProgress,
         verifier: Verifier | None = None,
+        own_sigint: bool = True,
     ) -> None:
         self.run = run
+        self.own_sigint = own_sigint  # False: wait_all routes Ctrl-C here (``interrupt``)
         self.verifier = verifier
         self.finals: set[str] = set()  # VMs whose task is final (their row may await a verdict)
         self.verifying: dict[str, asyncio.Task[None]] = {}
@@ -64,8 +67,9 @@ class TaskRun:
         """Until every VM is final, the run fails, or Ctrl-C ends the wait; then every VM has
         its row."""
         loop = asyncio.get_running_loop()
-        consumer = self._consumer = asyncio.ensure_future(self._consume())
-        loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        consumer = self.begin()
+        if self.own_sigint:
+            loop.add_signal_handler(signal.SIGINT, self.interrupt)
         try:
             await consumer
         except asyncio.CancelledError:
@@ -74,7 +78,8 @@ class TaskRun:
         except Exception as exc:
             self.ended.error = exc
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
+            if self.own_sigint:
+                loop.remove_signal_handler(signal.SIGINT)
             self.progress.close()
         self.ended.interrupted = self.interrupts > 0
         self._emit_unfinished()
@@ -107,7 +112,19 @@ class TaskRun:
             self.printed.add(r["moid"])
             self.results.emit(r)
 
-    def _on_sigint(self) -> None:
+    def begin(self) -> asyncio.Future[None]:
+        """Start following the run's events (``wait`` does it when not done yet)."""
+        if self._consumer is None:
+            self._consumer = asyncio.ensure_future(self._consume())
+        return self._consumer
+
+    @property
+    def following(self) -> bool:
+        """Still waiting for its VMs (Ctrl-C concerns it)."""
+        return self._consumer is not None and not self._consumer.done()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: the first cancels what is left, the second stops waiting."""
         assert self._consumer is not None
         self.interrupts += 1
         if self.interrupts == 1:
@@ -151,3 +168,22 @@ class TaskRun:
                 r["fault_type"] = type(error).__name__
                 r["fault_message"] = f"lost track of the task: {error}"
             self.results.emit(r)
+
+
+async def wait_all(runs: Sequence[TaskRun]) -> list[Ended]:
+    """Follow several runs at once (one per vCenter, made with ``own_sigint=False``); Ctrl-C goes
+    to every run still following its VMs."""
+    loop = asyncio.get_running_loop()
+    for r in runs:
+        r.begin()
+
+    def on_sigint() -> None:
+        for r in runs:
+            if r.following:
+                r.interrupt()
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        return list(await asyncio.gather(*(r.wait() for r in runs)))
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
