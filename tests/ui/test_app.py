@@ -30,7 +30,7 @@ from tui.config.profiles import PasswordSource
 from tui.ui.app import GuestnetApp
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal
+from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal, WatchModal
 from tui.ui.screens.picker import PickerScreen
 from tui.vsphere.errors import ConnectError, GuestnetError
 
@@ -789,3 +789,37 @@ async def test_cancel_with_nothing_queued_says_so_instead_of_asking() -> None:
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
         await pilot.press("y")
+
+
+async def test_watch_dialog_checks_what_is_typed_and_read_only_refuses() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("w")  # an empty filter: the patterns are asked
+        await wait_for(pilot, lambda: isinstance(app.screen, WatchModal), what="watch dialog")
+        await pilot.press(*"web-[", "enter")
+        assert "'[' without a closing ']'" in screen_text(app)
+        await pilot.press("ctrl+u", *"clone-01*", "tab", "ctrl+u", "x", "enter")
+        assert "settle: expected seconds, got 'x'" in screen_text(app)
+        await pilot.press("ctrl+u", "0", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
+        assert "clone-01* matches 10 VMs now" in screen_text(app)
+        await pilot.press("escape")  # no credentials: no watch
+        await wait_for(pilot, lambda: app.screen is main, what="the main screen")
+        assert not main.watch_control.on and main.task_pane.latest is None
+        assert "WATCH" not in screen_text(app).splitlines()[0]
+        await pilot.press("q")
+
+
+async def test_read_only_profile_refuses_the_watch() -> None:
+    app, _, _ = _app(profiles={"lab": make_profile(read_only=True)})
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("slash", *"clone-*", "enter", "w")
+        await wait_for(
+            pilot,
+            lambda: any("watching is disabled" in n.message for n in app._notifications),
+            what="the refusal",
+        )
+        assert app.screen is main and not main.watch_control.on
+        await pilot.press("q")

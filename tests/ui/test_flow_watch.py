@@ -71,7 +71,7 @@ async def test_watch_starts_new_matches_once_and_turns_off(sim: SimServer) -> No
             lambda: any(vm.name == "pool-ic-03" for vm in main.store.vms.values()),
             what="ic-03 in the table",
         )
-        await asyncio.sleep(1.0)  # five settle delays
+        await asyncio.sleep(0.8)  # four settle delays
         assert _starts(sim, "pool-ic-03") == 0
         # on again, patterns from the dialog (the filter is empty): ic-03 is started, ic-02's
         # open task adopted from the ledger, ic-01 not started twice

@@ -310,3 +310,24 @@ def test_session_audit_names_its_session_and_a_failed_write_is_a_warning() -> No
 
     SessionAudit("lab", "vc", "admin", warn=warnings.append, write=full)("connect")
     assert warnings == ["Audit log not written: [Errno 28] No space left on device"]
+
+
+def test_watch_patterns_come_from_the_filter_or_the_dialog() -> None:
+    from tui.ui.screens.modals import WatchRequest, parse_watch
+    from tui.ui.screens.watch_control import patterns_from_filter
+
+    assert patterns_from_filter("*-ic-*") == ("*-ic-*",)
+    assert patterns_from_filter(" web-0 ") == ("*web-0*",)  # a substring, as the filter means it
+    assert patterns_from_filter("/DC1/vm/pool/*") == ("/DC1/vm/pool/*",)
+    assert patterns_from_filter("team-a/web") == ("*team-a/web*",)  # a path substring
+    for text in ("", "  ", ":dup", ":dup web-*", "web-[", "team-a/web-*"):
+        assert patterns_from_filter(text) is None, text
+    assert parse_watch(" *-ic-*  /DC/vm/x/* ", "2.5") == WatchRequest(("*-ic-*", "/DC/vm/x/*"), 2.5)
+    for patterns, settle, problem in (
+        ("web-[", "1", "without a closing"),
+        ("   ", "1", "at least one VM pattern"),
+        ("a*", "soon", "settle: expected seconds, got 'soon'"),
+        ("a*", "-1", "between 0 and 3600"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            parse_watch(patterns, settle)

@@ -240,6 +240,12 @@ class BatchControl:
         if batch is None:
             self.screen.notify("No batch to retry yet.", severity="warning")
             return
+        if batch.watch and not batch.finished:
+            self.screen.notify(
+                "The watch retries its failed VMs itself (with backoff); w turns it off.",
+                severity="information",
+            )
+            return
         failed = batch.failed_rows()
         if not failed:
             self.screen.notify(f"Batch {batch.number} has no failed VMs.", severity="information")
@@ -272,6 +278,13 @@ class BatchControl:
         every queued task of the shown batch."""
         batch = self.task_pane.shown
         run = self.runs.get(batch.number) if batch is not None else None
+        if batch is not None and batch.watch:
+            self.screen.notify(
+                "The watch's tasks are not cancelled from here: w turns the watch off "
+                "(its tasks go on in vCenter).",
+                severity="warning",
+            )
+            return
         if batch is None or run is None:
             self.screen.notify("No running batch to cancel.", severity="warning")
             return
