@@ -21,6 +21,11 @@ def _starts(sim: SimServer, name: str) -> int:
     )
 
 
+def _live(sim: SimServer) -> dict[str, int]:
+    live = sim.stats()["live"]
+    return {k: live[k] for k in ("views", "filters", "collectors", "pending_waits")}
+
+
 def _row(main: Any, name: str) -> Any:
     batch = main.task_pane.latest
     return next((r for r in batch.rows.values() if r.vm.name == name), None) if batch else None
@@ -37,6 +42,7 @@ async def test_watch_starts_new_matches_once_and_turns_off(sim: SimServer) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         main = await main_screen(pilot)
         watch = main.watch_control
+        base = _live(sim)  # the table's own VM stream
         await pilot.press("slash", *"*-ic-*", "enter", "w")  # the filter's glob: no dialog
         await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
         assert "*-ic-* matches 0 VMs now" in screen_text(app)
@@ -62,6 +68,8 @@ async def test_watch_starts_new_matches_once_and_turns_off(sim: SimServer) -> No
         await pilot.press("y")
         await wait_for(pilot, lambda: not watch.on, what="the watch off")
         assert "WATCH" not in screen_text(app).splitlines()[0]
+        # its VM stream and task run are gone from vCenter (view, filters, collectors, polls)
+        await wait_for(pilot, lambda: _live(sim) == base, what="the watcher's objects destroyed")
         row = _row(main, "pool-ic-02")
         assert row.state == "stopped" and "goes on in vCenter" in (row.error or "")
         # while off, a new match is not started
