@@ -100,6 +100,8 @@ class Script:
     break_after: int | None = None  # raise run_error after this many VMs
     run_error: GuestnetError | None = None
     exit_hangs: bool = False  # closing the run never finishes (a vCenter that stopped answering)
+    keep_ip: set[str] = field(default_factory=set)  # succeed, but keep the launch address
+    no_ip: set[str] = field(default_factory=set)  # succeed, and have no address afterwards
 
 
 class FakeRun:
@@ -194,8 +196,10 @@ class FakeRun:
                     start_time=start,
                     complete_time=done,
                 )
-                ip = f"192.168.50.{i + 10}"
-                self.client.push_change(vm.moid, ip_address=ip)
+                if vm.name in script.no_ip:
+                    self.client.push_change(vm.moid, ip_address=None)
+                elif vm.name not in script.keep_ip:
+                    self.client.push_change(vm.moid, ip_address=f"192.168.50.{i + 10}")
 
 
 class FakeClient:

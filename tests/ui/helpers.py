@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from textual.app import App
+from textual.command import Command, CommandList, CommandPalette
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 
@@ -44,11 +45,10 @@ class FastRetryClient:
         return getattr(self._c, name)
 
     def start_guest_network(
-        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8
+        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8, **options: Any
     ) -> Any:
-        return self._c.start_guest_network(
-            vms, creds, concurrency, retry_delays=(0.05,), max_attempts=2
-        )
+        options = {"retry_delays": (0.05,), "max_attempts": 2, **options}
+        return self._c.start_guest_network(vms, creds, concurrency, **options)
 
 
 async def fast_connector(spec: ConnectSpec) -> Any:
@@ -126,3 +126,11 @@ def fault_text(main: MainScreen) -> str:
 
     body = main.fault_pane.query_one("#fault-body", Static)
     return str(body.render())
+
+
+def palette_offers(app: GuestnetApp, title: str) -> bool:
+    """The command palette is open with ``title`` as its highlighted (Enter's) command."""
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    highlighted = app.screen.query_one(CommandList).highlighted_option
+    return isinstance(highlighted, Command) and highlighted.hit.text == title

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -25,13 +24,13 @@ from tests.ui.fakes import (
     make_profile,
     make_vms,
 )
-from tests.ui.helpers import lasting_notifications, main_screen, wait_for
+from tests.ui.helpers import lasting_notifications, main_screen, palette_offers, wait_for
 from tests.ui.screen_text import screen_text
 from tui.config.profiles import PasswordSource
 from tui.ui.app import GuestnetApp
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal
+from tui.ui.screens.modals import ConfirmModal, PasswordModal, StartModal, WatchModal
 from tui.ui.screens.picker import PickerScreen
 from tui.vsphere.errors import ConnectError, GuestnetError
 
@@ -622,21 +621,13 @@ async def test_palette_saves_the_fault_to_a_file(
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Save fault to file")
-        await wait_for(pilot, lambda: _palette_offers(app, "Save fault to file"), what="match")
+        await wait_for(pilot, lambda: palette_offers(app, "Save fault to file"), what="match")
         await pilot.press("enter")
         await wait_for(pilot, lambda: _saved_faults(tmp_path), what="file")
         await pilot.press("q")
     (saved,) = _saved_faults(tmp_path)
     assert saved.name.startswith("guestnet-fault-clone-000-")
     assert json.loads(saved.read_text(encoding="utf-8"))["fault"]["type"] == "InvalidGuestLogin"
-
-
-def _palette_offers(app: GuestnetApp, title: str) -> bool:
-    """The command palette is open with ``title`` as its highlighted (Enter's) command."""
-    if not isinstance(app.screen, CommandPalette):
-        return False
-    highlighted = app.screen.query_one(CommandList).highlighted_option
-    return isinstance(highlighted, Command) and highlighted.hit.text == title
 
 
 def _saved_faults(directory: Path) -> list[Path]:
@@ -673,14 +664,30 @@ async def test_actions_land_in_the_real_audit_log_without_secrets() -> None:
         batch = main.task_pane.latest
         assert batch is not None
         await wait_for(pilot, lambda: batch.finished, what="batch end")
+        await wait_for(pilot, lambda: not batch.verdicts()["verifying"], what="the verdicts")
         await pilot.press("q")
     entries = AuditLog().read().entries
     actions = [e["action"] for e in entries]
-    assert actions == ["connect", "start-guest-network", "guest-network-result"]
+    assert actions == [
+        "connect",
+        "start-guest-network",
+        "guest-network-result",
+        "verify-guest-network",
+    ]
     start = entries[1]
     assert start["profile"] == "lab" and start["guest_user"] == "root"
     assert [v["name"] for v in start["vms"]] == ["clone-000", "clone-001"]
     assert entries[2]["outcome"] == "2 succeeded"
+    verify = entries[3]
+    assert verify["outcome"] == "2 verified"
+    verdicts = [
+        (v["name"], v["verified"], v["ip_before"], v["ip_after"]) for v in verify["verdicts"]
+    ]
+    assert verdicts == [
+        ("clone-000", True, None, "192.168.50.10"),  # no address at launch, a new one after
+        ("clone-001", True, "10.0.0.2", "192.168.50.11"),
+    ]
+    assert all(v["verify_reason"] for v in verify["verdicts"])
     text = AuditLog().path.read_text(encoding="utf-8")
     assert GUEST_PW not in text and "vc-pw" not in text
 
@@ -764,16 +771,16 @@ async def test_the_header_keeps_marks_and_warnings_at_80_columns(tls_mode: str) 
 
 
 async def test_palette_offers_a_host_sort_only_when_the_host_column_shows() -> None:
-    from tui.ui.app import _main_commands
+    from tui.ui.palette import main_commands
 
     app, _, _ = _app()
     async with app.run_test(size=(80, 24)) as pilot:
         main = await main_screen(pilot)
-        titles = [c.title for c in _main_commands(app, main)]
+        titles = [c.title for c in main_commands(main, app.action_profiles)]
         assert "Sort by ip descending" in titles and "Sort by host ascending" not in titles
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
-        titles = [c.title for c in _main_commands(app, main)]
+        titles = [c.title for c in main_commands(main, app.action_profiles)]
         assert "Sort by host ascending" in titles
         await pilot.press("q")
 
@@ -793,3 +800,37 @@ async def test_cancel_with_nothing_queued_says_so_instead_of_asking() -> None:
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
         await pilot.press("y")
+
+
+async def test_watch_dialog_checks_what_is_typed_and_read_only_refuses() -> None:
+    app, _, _ = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("w")  # an empty filter: the patterns are asked
+        await wait_for(pilot, lambda: isinstance(app.screen, WatchModal), what="watch dialog")
+        await pilot.press(*"web-[", "enter")
+        assert "'[' without a closing ']'" in screen_text(app)
+        await pilot.press("ctrl+u", *"clone-01*", "tab", "ctrl+u", "x", "enter")
+        assert "settle: expected seconds, got 'x'" in screen_text(app)
+        await pilot.press("ctrl+u", "0", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
+        assert "clone-01* matches 10 VMs now" in screen_text(app)
+        await pilot.press("escape")  # no credentials: no watch
+        await wait_for(pilot, lambda: app.screen is main, what="the main screen")
+        assert not main.watch_control.on and main.task_pane.latest is None
+        assert "WATCH" not in screen_text(app).splitlines()[0]
+        await pilot.press("q")
+
+
+async def test_read_only_profile_refuses_the_watch() -> None:
+    app, _, _ = _app(profiles={"lab": make_profile(read_only=True)})
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        main = await main_screen(pilot)
+        await pilot.press("slash", *"clone-*", "enter", "w")
+        await wait_for(
+            pilot,
+            lambda: any("watching is disabled" in n.message for n in app._notifications),
+            what="the refusal",
+        )
+        assert app.screen is main and not main.watch_control.on
+        await pilot.press("q")

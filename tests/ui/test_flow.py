@@ -107,10 +107,13 @@ def _task_line(app: Any, vm_name: str) -> str:
     return next((ln for ln in screen_text(app).splitlines() if vm_name in ln), "")
 
 
-async def test_task_pane_shows_the_address_before_and_now_live(sim: SimServer) -> None:
-    """A succeeded row's RESULT is `before → now`: before = the address at launch, now = what
-    the watch stream delivers, redrawn in place (that row only) whenever it changes."""
-    app, _ = make_app(sim, initial_profile="sim")
+async def test_task_pane_shows_each_verdict_live(sim: SimServer) -> None:
+    """A succeeded row's RESULT is its verdict: the address at launch (the VM as the batch
+    launched) against what the watch stream delivers; verified when the VM left it and holds
+    the new one alone, NOT verified when it kept (or shares) it. A verdict redraws its row only;
+    the fault pane and the audit log have it in full."""
+    app, audit = make_app(sim, initial_profile="sim")
+    app.verify_timeout = 2.0  # web-03 keeps its address: NOT verified at this deadline
     names = ["web-01", "web-02", "web-03"]
     assert set(names) <= set(sim.ok_vms)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -139,14 +142,14 @@ async def test_task_pane_shows_the_address_before_and_now_live(sim: SimServer) -
         await wait_for(
             pilot,
             lambda: (
-                "10.0.10.5 → 10.0.10.11" in _task_line(app, "web-01")
-                and "10.0.10.77 → 10.0.10.12" in _task_line(app, "web-02")
-                and "10.0.10.5 (unchanged)" in _task_line(app, "web-03")
+                "10.0.10.5 → 10.0.10.11 ✓" in _task_line(app, "web-01")
+                and "10.0.10.77 → 10.0.10.12 ✓" in _task_line(app, "web-02")
             ),
-            what="old → new IPs in the task pane",
+            what="the verified rows",
         )
-        assert "network started" not in screen_text(app)
-        # a later change through the watch stream: only web-01's line is redrawn
+        rows = batch.rows
+        assert rows[m3].verdict is None and rows[m3].verifying  # waits for its deadline
+        # web-03's verdict: only its line is redrawn
         table = main.task_table
         regions: list[tuple[Any, ...]] = []
         refresh = table.refresh
@@ -156,24 +159,46 @@ async def test_task_pane_shows_the_address_before_and_now_live(sim: SimServer) -
             return refresh(*args, **kw)
 
         table.refresh = spy  # type: ignore[method-assign]
-        sim.set_ip("web-01", None)  # the guest network restarts again: no address for a while
+        await wait_for(pilot, lambda: rows[m3].verdict is not None, within=10, what="web-03")
+        await pilot.pause()
+        verdict = rows[m3].verdict
+        assert verdict is not None and verdict.verified is False
+        assert verdict.reason == (
+            "kept its launch address 10.0.10.5; still shares it with "
+            "web-golden, web-04, web-05 and 1 more"  # the parent first (config.annotation)
+        )
+        line = _task_line(app, "web-03")
+        assert "✗ kept 10.0.10.5 (launch address)" in line, line
+        y = list(rows).index(m3) + 1  # under the header; the table is not scrolled
+        assert regions and all(r and r[0].y == y and r[0].height == 1 for r in regions), regions
+        assert batch.verdicts() == {
+            "verified": 2,
+            "NOT verified": 1,
+            "unverified": 0,
+            "verifying": 0,
+        }
+        assert "2 verified · 1 NOT verified" in screen_text(app)  # the totals line
+        # the fault pane has the verdict in full
+        main.task_table.focus()
+        main.task_table.cursor = y - 1
+        await pilot.press("3")
+        text = fault_text(main)
+        assert "NOT verified" in text and verdict.reason in text
+        assert "At launch: IP 10.0.10.5" in text and "After:     IP 10.0.10.5" in text
         await wait_for(
             pilot,
-            lambda: "10.0.10.5 → no IP yet" in _task_line(app, "web-01"),
-            what="web-01 waiting for an address",
+            lambda: any(r["action"] == "verify-guest-network" for r in audit),
+            what="the verify audit record",
         )
-        sim.set_ip("web-01", "10.0.10.99")
-        await wait_for(
-            pilot,
-            lambda: "10.0.10.5 → 10.0.10.99" in _task_line(app, "web-01"),
-            what="web-01's newer IP in the task pane",
-        )
-        line = list(batch.rows).index(m1) + 1  # under the header; the table is not scrolled
-        assert regions and all(
-            len(r) == 1 and r[0].y == line and r[0].height == 1 for r in regions
-        ), regions
-        assert "10.0.10.77 → 10.0.10.12" in _task_line(app, "web-02")
         await pilot.press("q")
+    rec = next(r for r in audit if r["action"] == "verify-guest-network")
+    assert rec["outcome"] == "2 verified, 1 NOT verified"
+    assert {v["name"]: (v["verified"], v["ip_before"], v["ip_after"]) for v in rec["verdicts"]} == {
+        "web-01": (True, "10.0.10.5", "10.0.10.11"),
+        "web-02": (True, "10.0.10.77", "10.0.10.12"),
+        "web-03": (False, "10.0.10.5", "10.0.10.5"),
+    }
+    assert all(v["verify_reason"] and v["mac_before"] for v in rec["verdicts"])
 
 
 async def test_each_fault_shown_with_its_hint(sim: SimServer) -> None:

@@ -4,6 +4,7 @@ no cursor blink, no toasts. Accept changes with ``pytest tests/ui --snapshot-upd
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,14 +24,14 @@ from tests.ui.helpers import main_screen, wait_for
 from tui.ui.app import GuestnetApp
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.modals import StartModal
-from tui.vsphere.models import Fault
+from tui.vsphere.models import VM, Fault
 
 SIZES = [(80, 24), (160, 48)]
 PASSWORD = "guest-secret"
 
 
-def _app() -> GuestnetApp:
-    script = Script(
+def _app(vms: list[VM] | None = None, script: Script | None = None) -> GuestnetApp:
+    script = script or Script(
         fail={
             "clone-002": guest_login_fault(),
             "clone-004": Fault(
@@ -39,7 +40,7 @@ def _app() -> GuestnetApp:
             ),
         }
     )
-    client = FakeClient(make_vms(60), script=script, guest_password=PASSWORD)
+    client = FakeClient(vms or make_vms(60), script=script, guest_password=PASSWORD)
     app = GuestnetApp(
         profiles={"lab": make_profile()},
         initial_profile="lab",
@@ -54,9 +55,10 @@ def _app() -> GuestnetApp:
     return app
 
 
-async def _settle(pilot: Pilot[Any]) -> None:
-    await main_screen(pilot, within=30)
+async def _settle(pilot: Pilot[Any]) -> MainScreen:
+    main = await main_screen(pilot, within=30)
     await pilot.pause()
+    return main
 
 
 def _no_blink(pilot: Pilot[Any]) -> None:
@@ -77,6 +79,12 @@ async def _ran_batch(pilot: Pilot[Any]) -> MainScreen:
         lambda: (b := main.task_pane.latest) is not None and b.finished,
         within=30,
         what="the batch to finish",
+    )
+    await wait_for(
+        pilot,
+        lambda: (b := main.task_pane.latest) is not None and not b.verdicts()["verifying"],
+        within=30,
+        what="the verdicts",
     )
     main.vm_table.focus()
     await pilot.pause()
@@ -129,3 +137,42 @@ def test_help(snap_compare: Any, size: tuple[int, int]) -> None:
         await pilot.pause()
 
     assert snap_compare(_app(), terminal_size=size, run_before=run_before)
+
+
+def _shared_vms() -> list[VM]:
+    """make_vms(60), where clone-001…003 wake up with one address and clone-002 shares
+    clone-010's."""
+    vms = make_vms(60)
+    for i in (1, 3):
+        vms[i] = replace(vms[i], ip_address=vms[1].ip_address)
+    vms[2] = replace(vms[2], ip_address=vms[10].ip_address)
+    return vms
+
+
+def test_duplicates_80x24(snap_compare: Any) -> None:
+    """The DUP column, and the line naming whom the cursor VM shares its address with."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        main = await _settle(pilot)
+        await wait_for(pilot, lambda: main.query_one("#vm-detail").display, what="the index")
+        await pilot.press("down", "down", "down")  # clone-003
+        pilot.app.clear_notifications()
+        _no_blink(pilot)
+        await pilot.pause()
+
+    assert snap_compare(_app(_shared_vms()), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_task_verdicts_80x24(snap_compare: Any) -> None:
+    """Each verdict in the task pane: verified, NOT verified (kept a shared launch address),
+    unverified (no address by the deadline)."""
+    app = _app(_shared_vms(), Script(keep_ip={"clone-002"}, no_ip={"clone-003"}))
+    app.verify_timeout = 0.5
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        main = await _ran_batch(pilot)
+        await pilot.press("2", "down", "down")  # clone-002: NOT verified
+        assert main.task_table.selected_row() is not None
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -12,13 +12,14 @@ import pytest
 from tests.ui.fakes import T0, guest_login_fault, make_vms
 from tui.ui.audit import SessionAudit
 from tui.ui.keys import keys_markdown
-from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time, ip_changed, ip_result
+from tui.ui.tasks import Batch, TaskRow, fmt_seconds, fmt_time, verdict_text
 from tui.ui.themes import ThemeError, load_theme_text, shipped_themes, user_themes
 from tui.ui.vmstore import VMStore, compile_filter
 from tui.ui.widgets.linetable import Column, fit, layout_columns
 from tui.vsphere.eligibility import preflight_reason
 from tui.vsphere.models import GuestCredentials, TaskEvent, VMBatch, VMChange
 from tui.vsphere.secret import Secret
+from tui.vsphere.verify import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,75 +160,55 @@ def test_batch_states_totals_and_credential_faults() -> None:
     assert b.creds is None
 
 
-def test_succeeded_result_shows_the_address_before_and_now() -> None:
+VERIFIED = Verdict(True, "10.64.0.10 → 10.64.0.89", "10.64.0.10", "10.64.0.89")
+KEPT = Verdict(
+    False,
+    "kept its launch address 10.64.0.10; still shares it with web-golden",
+    "10.64.0.10",
+    "10.64.0.10",
+)
+NO_IP = Verdict(None, "no address after 60 s", "10.64.0.10")
+
+
+def test_succeeded_result_shows_the_verdict() -> None:
     vm = replace(make_vms(2)[1], ip_address="10.64.0.10")
     row = TaskRow(vm=vm, state="succeeded", event=TaskEvent(vm.moid, vm.name, "succeeded"))
-    assert row.result() == "network started"  # nothing to compare with
-    assert row.result(replace(vm, ip_address="10.64.0.89")) == "10.64.0.10 → 10.64.0.89"
-    assert row.result(vm) == "10.64.0.10 (unchanged)"
-    assert row.result(replace(vm, ip_address=None)) == "10.64.0.10 → no IP yet"
-    fresh = TaskRow(vm=replace(vm, ip_address=None), state="succeeded", event=row.event)
-    assert fresh.result(replace(vm, ip_address="10.64.0.89")) == "- → 10.64.0.89"
-    assert fresh.result(replace(vm, ip_address="")) == "- → no IP yet"
-    # other states do not look at the address
+    assert row.result() == "network started"  # not verified (yet)
+    row.verifying = True
+    assert row.result() == "network started; verifying…"
+    row.verdict, row.verifying = VERIFIED, False
+    assert row.result() == "10.64.0.10 → 10.64.0.89 ✓"
+    row.verdict = KEPT
+    assert row.result() == (
+        "NOT verified: kept its launch address 10.64.0.10; still shares it with web-golden"
+    )
+    row.verdict = NO_IP
+    assert row.result() == "unverified: no address after 60 s"
+    # other states show what they are about
     failed = TaskRow(
         vm=vm,
         state="failed",
         event=TaskEvent(vm.moid, vm.name, "failed", fault=guest_login_fault()),
     )
-    assert failed.result(replace(vm, ip_address="10.64.0.89")).startswith("InvalidGuestLogin: ")
+    assert failed.result().startswith("InvalidGuestLogin: ")
     skipped = TaskRow(vm=vm, state="skipped", skip_reason="not poweredOn (poweredOff)")
-    assert skipped.result(replace(vm, ip_address="10.64.0.89")).startswith("skipped: ")
+    assert skipped.result().startswith("skipped: ")
 
 
-def test_address_wording_fits_a_narrow_column() -> None:
-    assert ip_result("10.64.0.10", "10.64.0.89", 23) == "10.64.0.10 → 10.64.0.89"
-    assert ip_result("10.64.0.10", "10.64.0.89", 22) == "→ 10.64.0.89"  # the new one stays
-    assert ip_result(None, "10.64.0.89", 14) == "- → 10.64.0.89"
-    assert ip_result(None, "10.64.0.89", 13) == "→ 10.64.0.89"
-    assert ip_result("10.64.0.10", None, 15) == "→ no IP yet"
-    assert ip_result("10.64.0.10", "10.64.0.10", 21) == "10.64.0.10 (same)"
-    assert ip_result("10.64.0.10", "10.64.0.10", 5) == "10.64.0.10 (same)"  # cut by the table
-    assert ip_changed("10.64.0.10", "10.64.0.89") and ip_changed(None, "10.64.0.89")
-    assert not ip_changed("10.64.0.10", "10.64.0.10") and not ip_changed("10.64.0.10", None)
-    assert not ip_changed("10.64.0.10", "")
-
-
-def test_store_reports_address_changes_only() -> None:
-    s = _store(8)
-    vms = list(s.vms.values())
-    a, b, c = vms[1], vms[2], vms[3]
-    res = s.apply(
-        VMBatch(
-            (
-                VMChange(
-                    "modify", a.moid, replace(a, ip_address="10.64.0.89"), frozenset({"ip_address"})
-                ),
-                VMChange(
-                    "modify",
-                    b.moid,
-                    replace(b, power_state="poweredOff"),
-                    frozenset({"power_state"}),
-                ),
-                VMChange("modify", c.moid, replace(c, ip_address=None)),  # fields unknown: diffed
-            )
-        )
+def test_verdict_wording_fits_a_narrow_column() -> None:
+    assert verdict_text(VERIFIED, 25) == "10.64.0.10 → 10.64.0.89 ✓"
+    assert verdict_text(VERIFIED, 24) == "→ 10.64.0.89 ✓"  # the new address stays
+    assert verdict_text(KEPT).startswith("NOT verified: kept its launch address 10.64.0.10")
+    assert verdict_text(KEPT, 70) == (
+        "✗ kept its launch address 10.64.0.10; still shares it with web-golden"
     )
-    assert not res.structural and res.modified == {a.moid, b.moid, c.moid}
-    assert res.ips == {a.moid, c.moid}
-    s.set_sort("ip")  # an IP change moves the row: structural, still reported
-    res = s.apply(
-        VMBatch(
-            (
-                VMChange(
-                    "modify", a.moid, replace(a, ip_address="10.64.0.90"), frozenset({"ip_address"})
-                ),
-            )
-        )
-    )
-    assert res.structural and res.ips == {a.moid}
-    res = s.apply(VMBatch((VMChange("leave", b.moid, None),)))
-    assert res.ips == {b.moid}
+    assert verdict_text(KEPT, 40) == "✗ kept 10.64.0.10 (launch address)"
+    assert verdict_text(KEPT, 20) == "✗ kept 10.64.0.10"
+    shared = Verdict(False, "still shares 10.64.0.11 with web-02", "10.64.0.10", "10.64.0.11")
+    assert verdict_text(shared, 20) == "✗ still shares 10.64.0.11 with web-02"  # cut by the table
+    assert verdict_text(NO_IP, 33) == "unverified: no address after 60 s"
+    assert verdict_text(NO_IP, 32) == "? no address after 60 s"
+    assert verdict_text(NO_IP, 5) == "? no address after 60 s"  # cut by the table
 
 
 def test_time_formatting() -> None:
@@ -329,3 +310,24 @@ def test_session_audit_names_its_session_and_a_failed_write_is_a_warning() -> No
 
     SessionAudit("lab", "vc", "admin", warn=warnings.append, write=full)("connect")
     assert warnings == ["Audit log not written: [Errno 28] No space left on device"]
+
+
+def test_watch_patterns_come_from_the_filter_or_the_dialog() -> None:
+    from tui.ui.screens.modals import WatchRequest, parse_watch
+    from tui.ui.screens.watch_control import patterns_from_filter
+
+    assert patterns_from_filter("*-ic-*") == ("*-ic-*",)
+    assert patterns_from_filter(" web-0 ") == ("*web-0*",)  # a substring, as the filter means it
+    assert patterns_from_filter("/DC1/vm/pool/*") == ("/DC1/vm/pool/*",)
+    assert patterns_from_filter("team-a/web") == ("*team-a/web*",)  # a path substring
+    for text in ("", "  ", ":dup", ":dup web-*", "web-[", "team-a/web-*"):
+        assert patterns_from_filter(text) is None, text
+    assert parse_watch(" *-ic-*  /DC/vm/x/* ", "2.5") == WatchRequest(("*-ic-*", "/DC/vm/x/*"), 2.5)
+    for patterns, settle, problem in (
+        ("web-[", "1", "without a closing"),
+        ("   ", "1", "at least one VM pattern"),
+        ("a*", "soon", "settle: expected seconds, got 'soon'"),
+        ("a*", "-1", "between 0 and 3600"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            parse_watch(patterns, settle)

@@ -24,16 +24,19 @@ from textual.worker import Worker
 
 from tui.config.profiles import Profile, ProfileError
 from tui.ui.audit import SessionAudit
+from tui.ui.palette import main_commands
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen
 from tui.ui.screens.modals import PasswordModal, TrustModal
 from tui.ui.screens.picker import PickerScreen
+from tui.ui.screens.watch_control import DEFAULT_SETTLE
 from tui.ui.session import Connector, VCenter, default_connector
 from tui.ui.themes import DEFAULT_THEME, shipped_themes, user_themes
 from tui.ui.worker_errors import notify_worker_error
 from tui.vsphere.errors import GuestnetError, TLSVerifyError, VimFault
 from tui.vsphere.models import TLSSpec
 from tui.vsphere.secret import Secret
+from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT
 
 LOGIN_FAULTS = frozenset({"InvalidLogin", "NoPermission", "NotAuthenticated"})
 # On a dead link the client's cleanup (DestroyView/Filter, Logout) could hold q or p for its full
@@ -44,6 +47,9 @@ LOGOUT_SECONDS = 8.0
 class GuestnetApp(App[int]):
     CSS_PATH = "app.tcss"
     logout_seconds: float = LOGOUT_SECONDS
+    # how long a started VM has to prove its new address (no profile key for it yet)
+    verify_timeout: float = DEFAULT_VERIFY_TIMEOUT
+    watch_settle: float = DEFAULT_SETTLE  # the watch's delay between ready and start
     TITLE = "guestnet"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -251,6 +257,8 @@ class GuestnetApp(App[int]):
             guest_username=partial(default_guest_username, profile),
             demo=self.demo,
             clock=self.clock,
+            verify_timeout=self.verify_timeout,
+            watch_settle=self.watch_settle,
         )
         self.session = main
         if profile.theme:
@@ -329,7 +337,7 @@ class GuestnetApp(App[int]):
         yield SystemCommand("Help: keys", "Every key binding", self.action_help)
         if isinstance(screen, MainScreen):
             main = screen
-            yield from _main_commands(self, main)
+            yield from main_commands(main, self.action_profiles)
 
 
 async def _logout(main: MainScreen, seconds: float) -> None:
@@ -354,51 +362,6 @@ def default_guest_username(profile: Profile) -> str:
 
     env = guest_login_from_env()
     return env[0] if env is not None else ""
-
-
-def _main_commands(app: GuestnetApp, main: MainScreen) -> Iterable[SystemCommand]:
-    cmds: list[tuple[str, str, Callable[[], Any]]] = [
-        ("Filter VMs", "Focus the filter (/)", main.action_filter),
-        ("Clear filter", "Show every VM (escape)", main.action_clear_filter),
-        (
-            "Mark all matching",
-            "Mark every VM matching the filter (ctrl+a)",
-            main.action_mark_all,
-        ),
-        ("Clear marks", "Unmark every VM (u)", main.action_unmark),
-        ("Start guest network", "On the marked VMs or the cursor row (s)", main.action_start),
-        ("Retry failed", "Retry the failed VMs of the shown batch (r)", main.action_retry),
-        ("Cancel tasks", "Cancel the selected task or all queued ones (c)", main.action_cancel),
-        (
-            "Abort customization",
-            "AbortCustomization_Task on a VM (A)",
-            main.action_abort,
-        ),
-        ("Copy fault as JSON", "To the clipboard via OSC 52 (y)", main.action_copy_fault),
-        (
-            "Save fault to file",
-            "Write the shown fault as JSON into the current directory",
-            lambda: main.save_fault(Path.cwd()),
-        ),
-        ("Re-sync inventory", "Full re-read of every VM (ctrl+r)", main.action_resync),
-        (
-            "Older batch",
-            "Previous batch in the task pane ([)",
-            main.task_pane.action_older,
-        ),
-        ("Newer batch", "Next batch in the task pane (])", main.task_pane.action_newer),
-        ("Profiles", "Log out and go back to the profile picker (p)", app.action_profiles),
-        ("Mark / unmark", "Toggle the mark on the cursor row (space)", main.action_mark),
-        ("Show VMs", "The VM table (1)", partial(main.action_show_pane, "vms")),
-        ("Show tasks", "The task pane (2)", partial(main.action_show_pane, "tasks")),
-        ("Show fault", "The fault pane (3)", partial(main.action_show_pane, "fault")),
-    ]
-    for col in main.sortable_columns():  # the shown columns: no host sort when it is hidden
-        for rev in (False, True):
-            label = f"Sort by {col} {'descending' if rev else 'ascending'}"
-            cmds.append((label, "Sort the VM table", partial(main.sort_by, col, rev)))
-    for title, help_text, cb in cmds:
-        yield SystemCommand(title, help_text, cb)
 
 
 def run(config: Path | None, profile: str | None) -> int:

@@ -18,6 +18,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "VM table",
         (
             ("/", "filter: substring or glob (* ? [ ]) over name and path; narrows as you type"),
+            (
+                ":dup (in filter)",
+                "only VMs sharing an IP or MAC with another VM (DUP column); add text to narrow",
+            ),
             ("enter (in filter)", "back to the table, cursor on the first match"),
             ("escape", "clear the filter (in the filter or in the table)"),
             ("space", "mark / unmark the cursor row and move down"),
@@ -26,6 +30,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("< / >", "sort by the column left / right of the current one"),
             ("ctrl+r", "full re-sync of the inventory"),
             ("s", "start the guest network on the marked VMs (or the cursor row)"),
+            (
+                "w",
+                "watch: start matching VMs as they appear (the filter's glob, else asks); "
+                "again: off",
+            ),
             ("A", "abort guest customization on the cursor VM (asks first)"),
             ("↑ ↓ pgup pgdn home end", "move the cursor"),
         ),

@@ -7,7 +7,8 @@ deterministic pictures, and the flow tests use the real client against the simul
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from tui.vsphere.models import VM, About, ConnectSpec, GuestCredentials, TaskEvent, VMBatch
 
@@ -23,9 +24,20 @@ class GuestNetworkRunLike(Protocol):
 
     async def cancel_queued(self) -> int: ...
 
+    # an open run (``open=True``, the watch's): more VMs, tasks of an earlier process
+    def add(self, vms: Sequence[VM]) -> None: ...
+
+    def adopt(self, vm: VM, task: str) -> None: ...
+
+    def close_input(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
 
 class WatchLike(Protocol):
     def __aiter__(self) -> AsyncIterator[VMBatch]: ...
+
+    async def __anext__(self) -> VMBatch: ...
 
     async def aclose(self) -> None: ...
 
@@ -57,8 +69,10 @@ class VCenter(Protocol):
     ) -> WatchLike: ...
 
     def start_guest_network(
-        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8
+        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8, **options: Any
     ) -> GuestNetworkRunLike: ...
+
+    async def find_start_task(self, vm_moid: str, not_before: datetime) -> str | None: ...
 
     async def abort_customization(
         self, vm_moid: str, creds: GuestCredentials | None = None

@@ -2,6 +2,8 @@
 
 Pure Python (no Textual) so that it can be measured and tested on its own. Filtering builds a
 list of moids, never widgets; marks are a set of moids and so survive filtering and sorting.
+``addresses`` (tui/ui/addresses.py) knows which VMs share an address: the DUP column, the
+``:dup`` filter token and the dup sort read its ``dup`` set.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from tui.ui.addresses import AddressIndex
 from tui.vsphere.models import VM, VMBatch
 
 GLOB_CHARS = frozenset("*?[")
+DUP_TOKEN = ":dup"  # in the filter: only VMs that share an address with another VM
+_DUP_RX = re.compile(r"(?<!\S):dup(?!\S)", re.IGNORECASE)
 
-# Sortable columns: key -> function giving a sort key for a VM.
+# Sortable columns: key -> function giving a sort key for a VM ("dup" is the store's: below).
 SORT_KEYS: dict[str, Callable[[VM], tuple[object, ...]]] = {
     "name": lambda vm: (vm.name.lower(), vm.moid),
     "power": lambda vm: (vm.power_state or "~", vm.name.lower(), vm.moid),
@@ -24,7 +29,7 @@ SORT_KEYS: dict[str, Callable[[VM], tuple[object, ...]]] = {
     "path": lambda vm: (vm.path.lower(), vm.moid),
     "host": lambda vm: ((vm.host_name or "~").lower(), vm.name.lower(), vm.moid),
 }
-SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "path", "host")
+SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "dup", "path", "host")
 # Columns whose value may be unset: unset rows sort last in both directions.
 SORT_MISSING: dict[str, Callable[[VM], bool]] = {
     "power": lambda vm: vm.power_state is None,
@@ -37,9 +42,16 @@ SORT_FIELDS: dict[str, frozenset[str]] = {
     "power": frozenset({"power_state"}),
     "tools": frozenset({"tools_running_status"}),
     "ip": frozenset({"ip_address"}),
+    "dup": frozenset({"name"}),  # and the duplicate flag: ApplyResult.dups
     "path": frozenset({"path"}),
     "host": frozenset({"host_name"}),
 }
+
+
+def split_dup(text: str) -> tuple[bool, str]:
+    """``(":dup" was in text, the rest)``: ``":dup web-*"`` → ``(True, "web-*")``."""
+    rest, n = _DUP_RX.subn("", text)
+    return bool(n), rest.strip() if n else text
 
 
 def _ip_key(ip: str | None) -> tuple[int, ...]:
@@ -72,7 +84,8 @@ class ApplyResult:
 
     structural: bool  # rows entered/left, or order changed: redraw all
     modified: frozenset[str] = frozenset()  # moids whose row changed in place
-    ips: frozenset[str] = frozenset()  # moids whose ip_address changed (entered or left too)
+    dups: frozenset[str] = frozenset()  # moids whose duplicate-address flag changed
+    reindex: bool = False  # a re-sync: run ``addresses.rebuild()``
 
 
 @dataclass
@@ -88,6 +101,8 @@ class VMStore:
     _pos: dict[str, int] | None = None
     _pred: Callable[[str], bool] | None = None
     _needle: str | None = None
+    addresses: AddressIndex = field(default_factory=AddressIndex)
+    dup_only: bool = False  # the filter holds ":dup"
 
     # -- data ---------------------------------------------------------------------------------
     def load(self, vms: Iterable[VM]) -> None:
@@ -97,26 +112,24 @@ class VMStore:
         self._resort()
 
     def apply(self, batch: VMBatch) -> ApplyResult:
+        dups = self.addresses.apply(batch)
         if batch.resync:
             self.load(c.vm for c in batch.changes if c.vm is not None and c.kind != "leave")
-            return ApplyResult(structural=True)
-        structural = False
-        modified: set[str] = set()
-        ips: set[str] = set()
+            return ApplyResult(structural=True, reindex=True)
+        structural = bool(dups) and (self.dup_only or self.sort_column == "dup")
+        modified: set[str] = set(dups)
         sort_fields = SORT_FIELDS[self.sort_column]
         for change in batch.changes:
             if change.kind == "leave" or change.vm is None:
                 if self.vms.pop(change.moid, None) is not None:
                     self._hay.pop(change.moid, None)
                     self.marks.discard(change.moid)
-                    ips.add(change.moid)
                     structural = True
                 continue
             old = self.vms.get(change.moid)
             self.vms[change.moid] = change.vm
             if old is None:
                 self._hay[change.moid] = _haystack(change.vm)
-                ips.add(change.moid)
                 structural = True
                 continue
             if old.name != change.vm.name or old.path != change.vm.path:
@@ -125,30 +138,38 @@ class VMStore:
             changed = change.changed or _diff(old, change.vm)
             if changed & sort_fields:
                 structural = True
-            if "ip_address" in changed:
-                ips.add(change.moid)
             modified.add(change.moid)
+        modified &= self.vms.keys()
         if structural:
             self._resort()
-        return ApplyResult(structural, frozenset(modified), frozenset(ips))
+        return ApplyResult(structural, frozenset(modified), frozenset(dups))
+
+    def reindexed(self, dups: set[str]) -> bool:
+        """``addresses.rebuild()`` changed these flags; True when the rows changed order or
+        membership (sorted by dup, or filtered by ``:dup``)."""
+        if dups and (self.dup_only or self.sort_column == "dup"):
+            self._resort()
+            return True
+        return False
 
     # -- view ---------------------------------------------------------------------------------
     def set_filter(self, text: str) -> None:
         self.filter_text = text
+        self.dup_only, text = split_dup(text)
         self._pred = compile_filter(text)
         needle = text.strip().lower()
         self._needle = needle if needle and not (GLOB_CHARS & set(needle)) else None
         self._refilter()
 
     def set_sort(self, column: str, reverse: bool = False) -> None:
-        if column not in SORT_KEYS:
+        if column not in SORT_COLUMNS:
             raise ValueError(f"unknown sort column {column!r}")
         self.sort_column = column
         self.sort_reverse = reverse
         self._resort()
 
     def _resort(self) -> None:
-        key = SORT_KEYS[self.sort_column]
+        key = SORT_KEYS.get(self.sort_column) or self._dup_key()
         vms = self.vms
         order = sorted(vms, key=lambda m: key(vms[m]), reverse=self.sort_reverse)
         missing = SORT_MISSING.get(self.sort_column)
@@ -159,15 +180,23 @@ class VMStore:
         self._sorted = order
         self._refilter()
 
+    def _dup_key(self) -> Callable[[VM], tuple[object, ...]]:
+        dup = self.addresses.dup
+        return lambda vm: (vm.moid not in dup, vm.name.lower(), vm.moid)
+
     def _refilter(self) -> None:
         pred = self._pred
         hay = self._hay
+        rows = self._sorted
+        if self.dup_only:
+            dup = self.addresses.dup
+            rows = [m for m in rows if m in dup]
         if pred is None:
-            self.visible = list(self._sorted)
+            self.visible = list(rows)
         elif (needle := self._needle) is not None:  # the common case, without a call per VM
-            self.visible = [m for m in self._sorted if needle in hay[m]]
+            self.visible = [m for m in rows if needle in hay[m]]
         else:
-            self.visible = [m for m in self._sorted if pred(hay[m])]
+            self.visible = [m for m in rows if pred(hay[m])]
         self._pos = None  # built when first asked
 
     def position(self, moid: str) -> int | None:
@@ -181,7 +210,10 @@ class VMStore:
 
     @property
     def filtered(self) -> bool:
-        return self._pred is not None
+        return self._pred is not None or self.dup_only
+
+    def has_duplicate(self, moid: str) -> bool:
+        return moid in self.addresses.dup
 
     # -- marks --------------------------------------------------------------------------------
     def toggle_mark(self, moid: str) -> bool:
@@ -196,6 +228,12 @@ class VMStore:
     def mark_visible(self) -> int:
         before = len(self.marks)
         self.marks.update(self.visible)
+        return len(self.marks) - before
+
+    def mark_duplicates(self) -> int:
+        """Mark every VM that shares an address with another VM (filtered out or not)."""
+        before = len(self.marks)
+        self.marks.update(self.addresses.dup & self.vms.keys())
         return len(self.marks) - before
 
     def clear_marks(self) -> None:

@@ -17,6 +17,7 @@ from tui.ui.audit import AuditSink
 from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, preflight
 from tui.ui.session import GuestNetworkRunLike, VCenter
 from tui.ui.tasks import Batch, TaskRow
+from tui.ui.verdicts import BatchVerdicts
 from tui.ui.vmstore import VMStore
 from tui.ui.widgets.fault_pane import FaultPane
 from tui.ui.widgets.task_pane import TaskPane
@@ -49,6 +50,7 @@ class BatchControl:
         self.guest_username = guest_username
         self.reveal = reveal  # show a pane ("tasks", "fault") when only one fits
         self.runs: dict[int, GuestNetworkRunLike] = {}  # batch number -> its open run
+        self.verdicts: dict[int, BatchVerdicts] = {}  # batch number -> its verifications
         self.latest_row: dict[str, TaskRow] = {}  # VM moid -> its newest task row
         self._batch_no = 0
 
@@ -59,6 +61,11 @@ class BatchControl:
     @property
     def fault_pane(self) -> FaultPane:
         return self.screen.query_one(FaultPane)
+
+    def new_number(self) -> int:
+        """The next batch number (the watch's batch counts too)."""
+        self._batch_no += 1
+        return self._batch_no
 
     def _worker(self, work: Any, group: str, name: str = "") -> None:
         self.screen.run_worker(work, group=group, exit_on_error=False, name=name)
@@ -102,12 +109,11 @@ class BatchControl:
     ) -> Batch:
         """A new batch in the task pane, its audit record, and its worker."""
         # the VMs as the watch stream has them now (the start dialog may have been open a
-        # while): a row's guest address at launch is the "before" its RESULT shows
+        # while): a row's guest address at launch is the "before" of its verdict
         vms = self.store.vms
         run_vms = [vms.get(vm.moid, vm) for vm in run_vms]
         skipped = [(vms.get(vm.moid, vm), why) for vm, why in skipped]
-        self._batch_no += 1
-        batch = Batch.create(self._batch_no, creds, run_vms, skipped)
+        batch = Batch.create(self.new_number(), creds, run_vms, skipped)
         for old in self.task_pane.batches:
             if old is not retry_of and not old.running:
                 old.wipe_credentials()
@@ -132,6 +138,22 @@ class BatchControl:
         return batch
 
     async def _run_batch(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
+        """The batch's tasks, then its verdicts, then the verdicts' audit record."""
+        verdicts = self.verdicts[batch.number] = BatchVerdicts(
+            batch, self.store.addresses, self._verdict
+        )
+        try:
+            await self._run_tasks(batch, vms, creds)
+            await verdicts.wait()  # each verdict redrew its row
+            self._verdicts_done(batch)
+        finally:
+            verdicts.cancel()  # the session closes: what is still waiting ends unverified
+            del self.verdicts[batch.number]
+            fields = verdicts.audit_fields()
+            if fields is not None:
+                self.audit("verify-guest-network", **fields)
+
+    async def _run_tasks(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
         try:
             await self._follow(batch, vms, creds)
         except asyncio.CancelledError:
@@ -162,7 +184,7 @@ class BatchControl:
 
     def _batch_done(self, batch: Batch) -> None:
         self.task_pane.batch_changed(batch)
-        self._refresh_fault_if_showing(None)
+        self.refresh_fault_if_showing(None)
         summary = batch.summary()
         failed = batch.totals()["failed"]
         self.screen.notify(
@@ -177,18 +199,35 @@ class BatchControl:
             faults=sorted({r.fault_type for r in batch.rows.values() if r.fault_type}),
         )
 
+    def _verdicts_done(self, batch: Batch) -> None:
+        bad = [r.vm.name for r in batch.rows.values() if r.verdict and r.verdict.verified is False]
+        if bad:
+            self.screen.notify(
+                f"{len(bad)} NOT verified: {', '.join(bad[:3])}{' …' if len(bad) > 3 else ''}"
+                " — the fault pane says why",
+                title=f"Batch {batch.number}",
+                severity="warning",
+            )
+
     def task_event(self, batch: Batch, ev: TaskEvent) -> None:
         row = batch.apply(ev)
         if row is None:
             return
+        if row.state == "succeeded" and (verdicts := self.verdicts.get(batch.number)):
+            verdicts.add(row)
         self.task_pane.task_changed(batch, ev.vm_moid)
         shown = self.fault_pane.row
         if row.state == "failed" and (shown is None or shown.state != "failed"):
             self.fault_pane.show(row)  # the first failure shows itself
         else:
-            self._refresh_fault_if_showing(row)
+            self.refresh_fault_if_showing(row)
 
-    def _refresh_fault_if_showing(self, row: TaskRow | None) -> None:
+    def _verdict(self, batch: Batch, row: TaskRow) -> None:
+        """A verdict arrived: redraw its row (and the fault pane if it shows the row)."""
+        self.task_pane.task_changed(batch, row.vm.moid)
+        self.refresh_fault_if_showing(row)
+
+    def refresh_fault_if_showing(self, row: TaskRow | None) -> None:
         shown = self.fault_pane.row
         if shown is not None and (row is None or shown is row):
             self.fault_pane.show(shown)
@@ -200,6 +239,12 @@ class BatchControl:
         batch = self.task_pane.shown
         if batch is None:
             self.screen.notify("No batch to retry yet.", severity="warning")
+            return
+        if batch.watch and not batch.finished:
+            self.screen.notify(
+                "The watch retries its failed VMs itself (with backoff); w turns it off.",
+                severity="information",
+            )
             return
         failed = batch.failed_rows()
         if not failed:
@@ -233,6 +278,13 @@ class BatchControl:
         every queued task of the shown batch."""
         batch = self.task_pane.shown
         run = self.runs.get(batch.number) if batch is not None else None
+        if batch is not None and batch.watch:
+            self.screen.notify(
+                "The watch's tasks are not cancelled from here: w turns the watch off "
+                "(its tasks go on in vCenter).",
+                severity="warning",
+            )
+            return
         if batch is None or run is None:
             self.screen.notify("No running batch to cancel.", severity="warning")
             return

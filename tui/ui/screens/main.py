@@ -27,13 +27,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
+from tui.ui.addresses import AddressIndex
 from tui.ui.audit import AuditSink
 from tui.ui.screens.batch_control import BatchControl
 from tui.ui.screens.modals import ConfirmModal
 from tui.ui.screens.vm_control import VMControl
+from tui.ui.screens.watch_control import DEFAULT_SETTLE, WatchControl
 from tui.ui.session import VCenter
 from tui.ui.vmstore import VMStore
-from tui.ui.widgets.fault_pane import FaultPane, fault_json
+from tui.ui.widgets.fault_pane import FaultPane
 from tui.ui.widgets.info_bar import InfoBar
 from tui.ui.widgets.linetable import LineTable
 from tui.ui.widgets.task_pane import TaskPane, TaskTable
@@ -41,6 +43,7 @@ from tui.ui.widgets.vm_table import VMTable
 from tui.ui.worker_errors import notify_worker_error
 from tui.vsphere.errors import GuestnetError
 from tui.vsphere.models import VM, VMBatch
+from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT
 
 if TYPE_CHECKING:
     from tui.config.profiles import Profile
@@ -70,6 +73,7 @@ class MainScreen(Screen[None]):
         Binding("ctrl+a", "mark_all", "Mark all", show=False),
         Binding("u", "unmark", "Unmark all", show=False),
         Binding("s", "start", "Start"),
+        Binding("w", "watch", "Watch"),
         Binding("r", "retry", "Retry"),
         Binding("c", "cancel", "Cancel"),
         Binding("A", "abort", "Abort cust.", show=False),
@@ -96,16 +100,20 @@ class MainScreen(Screen[None]):
         guest_username: Callable[[], str],
         demo: bool = False,
         clock: Callable[[], datetime] | None = None,
+        verify_timeout: float = DEFAULT_VERIFY_TIMEOUT,
+        watch_settle: float = DEFAULT_SETTLE,
     ) -> None:
         """``client``: the connected vCenter session, ``profile`` its profile; ``audit``
         records this session's actions; ``guest_username()`` is the start dialog's default
-        guest user (asked each time: the environment may change)."""
+        guest user (asked each time: the environment may change); ``verify_timeout``: how
+        long a started VM has to prove its new address; ``watch_settle``: the watch's delay
+        between a VM becoming ready and its start."""
         super().__init__(id="main")
         self.profile = profile
         self.client = client
         self.demo = demo
         self.clock = clock
-        self.store = VMStore()
+        self.store = VMStore(addresses=AddressIndex(verify_timeout))
         self.vm_control = VMControl(self, self.store)
         self.batch_control = BatchControl(
             self,
@@ -115,6 +123,17 @@ class MainScreen(Screen[None]):
             audit=audit,
             guest_username=guest_username,
             reveal=self._reveal,
+        )
+        self.watch_control = WatchControl(
+            self,
+            profile,
+            client,
+            self.store,
+            self.batch_control,
+            audit=audit,
+            guest_username=guest_username,
+            settle=watch_settle,
+            verify_timeout=verify_timeout,
         )
         self.active = "vms"
         self.narrow = False
@@ -132,10 +151,9 @@ class MainScreen(Screen[None]):
                 yield Input(placeholder="filter: name or path, glob ok", id="filter")
                 yield Static("", id="count")
             yield VMTable(self.store, id="vm-table")
+            yield Static("", id="vm-detail")
         with Horizontal(id="lower"):
-            yield TaskPane(
-                id="task-pane", clock=self.clock, current_vm=lambda m: self.store.vms.get(m)
-            )
+            yield TaskPane(id="task-pane", clock=self.clock)
             yield FaultPane(id="fault-pane")
         yield Footer()
 
@@ -160,6 +178,7 @@ class MainScreen(Screen[None]):
             self.profile.name, self.client, self.demo, self.profile.read_only
         )
         self.query_one("#banner", Static).display = False
+        self.query_one("#vm-detail", Static).display = False
         self.query_one("#count", Static).update("loading…")
         self._apply_layout()
         self.vm_table.focus()
@@ -251,9 +270,11 @@ class MainScreen(Screen[None]):
                     await watch.aclose()
             raise
         except GuestnetError as exc:
+            self.store.addresses.stop(str(exc))
             self._set_banner(f"VM updates stopped: {exc} — ctrl+r re-syncs, p picks a profile")
             self.notify(str(exc), title="VM updates stopped", severity="error")
         except Exception as exc:  # a bug below must not kill the app
+            self.store.addresses.stop(exc.__class__.__name__)
             self._set_banner(f"VM updates stopped: {exc.__class__.__name__} — ctrl+r re-syncs")
             self.notify(
                 f"{exc.__class__.__name__}: {exc}", title="VM updates stopped", severity="error"
@@ -276,11 +297,7 @@ class MainScreen(Screen[None]):
             if self.status:
                 self._set_banner("")
             self.refresh_bindings()
-        result = self.vm_control.apply(batch)
-        if batch.resync:
-            self.task_pane.addresses_reloaded()
-        elif result.ips:
-            self.task_pane.addresses_changed(result.ips)
+        self.vm_control.apply(batch)
 
     def action_resync(self) -> None:
         self.notify("Re-reading the inventory…", timeout=2)
@@ -319,6 +336,9 @@ class MainScreen(Screen[None]):
     def action_unmark(self) -> None:
         self.vm_control.unmark()
 
+    def action_mark_duplicates(self) -> None:
+        self.vm_control.mark_duplicates()
+
     def action_sort(self, step: int) -> None:
         self.vm_control.sort_step(step)
 
@@ -335,8 +355,10 @@ class MainScreen(Screen[None]):
             self.task_table.has_focus or (self.narrow and self.active == "tasks")
         ):
             self.fault_pane.show(self.task_table.selected_row())
-        elif event.table is self.vm_table and self.vm_table.has_focus:
-            self._show_vm_fault(event.key)
+        elif event.table is self.vm_table:
+            self.vm_control.update_detail()
+            if self.vm_table.has_focus:
+                self._show_vm_fault(event.key)
 
     def _show_vm_fault(self, moid: str | None) -> None:
         row = self.batch_control.latest_row.get(moid) if moid is not None else None
@@ -352,6 +374,9 @@ class MainScreen(Screen[None]):
         key = self.vm_table.cursor_key
         cursor = [self.store.vms[key]] if key is not None else []
         self.batch_control.start(self.store.marked_vms() or cursor)
+
+    def action_watch(self) -> None:
+        self.watch_control.toggle()
 
     def action_retry(self) -> None:
         self.batch_control.retry()
@@ -372,36 +397,17 @@ class MainScreen(Screen[None]):
         key = self.vm_table.cursor_key
         return self.store.vms.get(key) if key is not None else None
 
-    # -- fault export -------------------------------------------------------------------------
+    # -- fault export (tui/ui/widgets/fault_pane.py) ------------------------------------------
     def action_copy_fault(self) -> None:
-        row = self.fault_pane.row
-        if row is None:
-            self.notify("No fault shown.", severity="warning")
-            return
-        self.app.copy_to_clipboard(fault_json(row))
-        self.notify(f"Copied the fault of {row.vm.name} as JSON", timeout=2)
+        self.fault_pane.copy_json()
 
     def save_fault(self, directory: Path) -> Path | None:
-        row = self.fault_pane.row
-        if row is None:
-            self.notify("No fault shown.", severity="warning")
-            return None
-        stamp = (self.clock or datetime.now)().strftime("%Y%m%dT%H%M%S")
-        path = directory / f"guestnet-fault-{row.vm.name}-{stamp}.json"
-        try:
-            path.write_text(fault_json(row) + "\n", encoding="utf-8")
-        except OSError as exc:
-            self.notify(
-                f"Cannot write {path}: {exc.strerror}", title="Save fault", severity="error"
-            )
-            return None
-        self.notify(f"Saved {path}", title="Save fault")
-        return path
+        return self.fault_pane.save_json(directory, self.clock)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def running_tasks(self) -> int:
         return (
-            sum(1 for b in self.task_pane.batches for r in b.rows.values() if not r.final)
+            sum(1 for b in self.task_pane.batches for r in b.rows.values() if r.open)
             if self.is_mounted
             else 0
         )

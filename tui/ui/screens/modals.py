@@ -1,4 +1,5 @@
-"""Modals: vCenter password, certificate trust, start (guest credentials), confirmation."""
+"""Modals: vCenter password, certificate trust, start (guest credentials), watch patterns,
+confirmation."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui.vsphere.eligibility import preflight_reason
+from tui.vsphere.match import GlobError, check_glob
 from tui.vsphere.models import VM, GuestCredentials
 from tui.vsphere.secret import Secret
 
@@ -167,22 +169,29 @@ class StartModal(ModalScreen[StartRequest | None]):
         title: str = "Start guest network",
         note: str = "",
         check: bool = True,
+        headline: str | None = None,
+        info: str = "",
     ) -> None:
+        """``headline`` replaces "TITLE on N VMs" and ``info`` says more under it (the watch
+        asks for credentials with no VM list); ``note`` is a problem to show; ``check=False``:
+        no pre-flight."""
         super().__init__(classes="modal")
         self.vms = vms
         self.username = username
         self.title_text = title
         self.note = note
+        self.info = info
         self.check = check
+        n = len(vms)
+        self.headline = headline or f"{title} on {n} VM{'s' if n != 1 else ''}"
         self.ready, self.skipped = preflight(vms) if check else (list(vms), [])
 
     def compose(self) -> ComposeResult:
         n = len(self.vms)
         with Vertical(classes="dialog", id="start-dialog"):
-            yield Label(
-                f"{escape(self.title_text)} on {n} VM{'s' if n != 1 else ''}",
-                classes="dialog-title",
-            )
+            yield Label(escape(self.headline), classes="dialog-title")
+            if self.info:
+                yield Static(escape(self.info), id="start-info")
             if self.note:
                 yield Static(escape(self.note), classes="dialog-error")
             if self.skipped:
@@ -228,7 +237,7 @@ class StartModal(ModalScreen[StartRequest | None]):
             error.update("A guest password is required.")
             return
         include = bool(self.skipped) and self.query_one("#include", Checkbox).value
-        if not self.ready and not include:
+        if self.check and not self.ready and not include:
             error.update("Every VM would be skipped: tick “Include them anyway” or cancel.")
             return
         creds = GuestCredentials(username=username, password=_take_password(event.input))
@@ -236,6 +245,70 @@ class StartModal(ModalScreen[StartRequest | None]):
 
     def action_cancel(self) -> None:
         self.query_one("#guest-password", Input).value = ""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class WatchRequest:
+    patterns: tuple[str, ...]
+    settle: float
+
+
+def parse_watch(patterns: str, settle: str) -> WatchRequest:
+    """The watch dialog's fields; ``ValueError`` with one line saying what is wrong."""
+    globs = tuple(check_glob(p) for p in patterns.split())
+    if not globs:
+        raise GlobError("at least one VM pattern is needed, e.g. *-ic-*")
+    try:
+        seconds = float(settle)
+    except ValueError:
+        raise ValueError(f"settle: expected seconds, got {settle!r}") from None
+    if not 0 <= seconds <= 3600:
+        raise ValueError("settle: between 0 and 3600 seconds")
+    return WatchRequest(globs, seconds)
+
+
+class WatchModal(ModalScreen[WatchRequest | None]):
+    """The patterns to watch (globs over name or path) and the settle delay."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, patterns: str, settle: float) -> None:
+        super().__init__(classes="modal")
+        self.patterns = patterns
+        self.settle = settle
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="watch-dialog"):
+            yield Label("Watch: start matching VMs as they appear", classes="dialog-title")
+            yield Static(
+                "VM patterns, space-separated: a name glob (web-ic-*) or an inventory path "
+                "(/DC/vm/pool/*). Each match is started once it is ready and has stayed "
+                "ready for the settle delay."
+            )
+            yield Label("Patterns")
+            yield Input(value=self.patterns, placeholder="*-ic-*", id="watch-patterns")
+            yield Label("Settle seconds")
+            yield Input(value=f"{self.settle:g}", id="watch-settle")
+            yield Static("", id="watch-error", classes="dialog-error")
+            yield Static("Tab moves · Enter continues · Escape cancels", classes="dialog-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#watch-patterns", Input).focus()
+
+    @on(Input.Submitted)
+    def submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        patterns = self.query_one("#watch-patterns", Input).value
+        settle = self.query_one("#watch-settle", Input).value.strip()
+        try:
+            request = parse_watch(patterns, settle)
+        except ValueError as exc:
+            self.query_one("#watch-error", Static).update(escape(str(exc)))
+            return
+        self.dismiss(request)
+
+    def action_cancel(self) -> None:
         self.dismiss(None)
 
 

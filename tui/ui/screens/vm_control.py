@@ -1,5 +1,6 @@
 """VM table control of the main screen: the watch stream's batches, the filter, marks and sort,
-applied to the store and redrawn in the VM table, the count label and the header's counts.
+applied to the store and redrawn in the VM table, the count label, the header's counts and the
+duplicate-address line under the table.
 
 The screen routes keys and focus; this module changes what the table shows.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -21,6 +23,7 @@ class VMControl:
     def __init__(self, screen: Screen[Any], store: VMStore) -> None:
         self.screen = screen
         self.store = store
+        self._detail = ""  # the duplicate-address line as shown
 
     @property
     def table(self) -> VMTable:
@@ -32,15 +35,56 @@ class VMControl:
         keep = table.cursor_key
         result = self.store.apply(batch)
         if result.structural:
-            pos = self.store.position(keep) if keep is not None else None
-            table.rows_changed()
-            if pos is not None and pos != table.cursor:
-                table.cursor = pos
-            self.update_counts()
+            self._rows_changed(keep)
         else:  # rows changed in place: counts and marks are as they were
             for moid in result.modified:
                 table.refresh_moid(moid)
+        if result.reindex:
+            self.screen.run_worker(
+                self._reindex(), group="addresses", exclusive=True, exit_on_error=False
+            )
+        if result.structural or result.dups or keep in result.modified:
+            self.update_detail()
         return result
+
+    def _rows_changed(self, keep: str | None) -> None:
+        table = self.table
+        pos = self.store.position(keep) if keep is not None else None
+        table.rows_changed()
+        if pos is not None and pos != table.cursor:
+            table.cursor = pos
+        self.update_counts()
+
+    async def _reindex(self) -> None:
+        """Index a re-sync's addresses (in slices, after the table is painted), then show
+        the flags."""
+        dups = await self.store.addresses.rebuild()
+        if dups is None:
+            return
+        if self.store.reindexed(dups):
+            self._rows_changed(self.table.cursor_key)
+        else:
+            self.table.refresh()
+        self.update_detail()
+
+    def update_detail(self) -> None:
+        """The line under the table, shown while some VMs share an address: whom the cursor
+        VM shares it with, or how many VMs do."""
+        index = self.store.addresses
+        key = self.table.cursor_key
+        text = ""
+        if index.dup:
+            shares = index.shares(key) if key is not None and key in index.dup else None
+            if key is not None and shares is not None:
+                text = f"[b]{escape(self.store.vms[key].name)}[/b] {escape(shares)}"
+            else:
+                n = len(index.dup)
+                text = f"{n} VMs share an address with another VM · filter [b]:dup[/b] lists them"
+        if text != self._detail:
+            self._detail = text
+            line = self.screen.query_one("#vm-detail", Static)
+            line.display = bool(text)
+            line.update(text)
 
     def update_counts(self) -> None:
         s = self.store
@@ -75,6 +119,18 @@ class VMControl:
         self.table.refresh()
         self.update_counts()
         self.screen.notify(f"Marked {added} more ({len(self.store.marks)} marked)", timeout=2)
+
+    def mark_duplicates(self) -> None:
+        """Mark every VM that shares an address with another VM."""
+        added = self.store.mark_duplicates()
+        self.table.refresh()
+        self.update_counts()
+        n = len(self.store.addresses.dup)
+        self.screen.notify(
+            f"Marked {added} more of the {n} VMs with a duplicate address "
+            f"({len(self.store.marks)} marked)",
+            timeout=2,
+        )
 
     def unmark(self) -> None:
         self.store.clear_marks()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
@@ -14,8 +16,20 @@ from textual.widgets import Static
 from tui.ui.tasks import TaskRow, fmt_time
 from tui.vsphere import explain
 from tui.vsphere.models import Fault
+from tui.vsphere.verify import Verdict
 
 EMPTY = "No fault selected. Failed tasks show here when selected in the task pane or VM table."
+VERDICT_TITLE = {
+    True: "[b $success]Verified[/]",
+    False: "[b $error]NOT verified[/]",
+    None: "[b $warning]Unverified[/]",
+}
+VERDICT_ADVICE = {
+    True: "The guest left its launch address and no other VM holds its address or MAC.",
+    False: "The guest still answers on an address (or MAC) another VM holds: check its DHCP "
+    "client and /var/log/vmware-gosc/instant_clone_customization.log, then start it again.",
+    None: "No proof either way: check the VM's network in vCenter (guest.net), or start it again.",
+}
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -33,6 +47,10 @@ def fault_report(row: TaskRow) -> dict[str, Any]:
         doc["skip_reason"] = row.skip_reason
     if row.error:
         doc["error"] = row.error
+    if row.note:
+        doc["note"] = row.note
+    if row.verdict is not None:
+        doc["verdict"] = row.verdict.to_json()
     if ev is not None:
         doc["task"] = ev.task
         doc["attempt"] = ev.attempt
@@ -90,10 +108,16 @@ def render_fault(row: TaskRow) -> str:
         lines.append("Pre-flight found this VM not ready; start it with “include anyway” to try.")
     elif row.error:
         lines.append(f"[b $error]Error[/] — {e(row.error)}")
+    elif row.verdict is not None:
+        lines.extend(render_verdict(row.verdict))
     elif ev is not None:
         lines.append(f"[b]{e(row.state)}[/b] — no fault")
+        if row.verifying:
+            lines.append("Verifying: waiting for the guest's new address on the VM stream.")
     else:
         lines.append(f"[b]{e(row.state)}[/b]")
+    if row.note and row.verdict is None:
+        lines.append(f"[b]Watch:[/b] {e(row.note)}")
     lines.append("")
     lines.append(f"[b]VM:[/b] {e(row.vm.name)} ({e(row.vm.moid)})  [dim]{e(row.vm.path)}[/]")
     if ev is not None:
@@ -107,6 +131,18 @@ def render_fault(row: TaskRow) -> str:
     if fault is not None:
         lines.append("[dim]y copies this fault as JSON · ctrl+p “save fault” writes a file[/]")
     return "\n".join(lines)
+
+
+def render_verdict(v: Verdict) -> list[str]:
+    """A succeeded row's verdict in full: what was proven, the addresses before and after."""
+    e = escape
+    return [
+        f"{VERDICT_TITLE[v.verified]} — {e(v.reason)}",
+        e(VERDICT_ADVICE[v.verified]),
+        "",
+        f"[b]At launch:[/b] IP {e(v.ip_before or '-')}  MAC {e(v.mac_before or '-')}",
+        f"[b]After:[/b]     IP {e(v.ip_after or '-')}  MAC {e(v.mac_after or '-')}",
+    ]
 
 
 class FaultPane(VerticalScroll):
@@ -124,3 +160,33 @@ class FaultPane(VerticalScroll):
         body = self.query_one("#fault-body", Static)
         body.update(EMPTY if row is None else render_fault(row))
         self.scroll_home(animate=False)
+
+    # -- export: y copies, the palette saves -------------------------------------------------
+    def copy_json(self) -> None:
+        """The shown fault as JSON to the terminal's clipboard (OSC 52)."""
+        row = self.row
+        if row is None:
+            self.notify("No fault shown.", severity="warning")
+            return
+        self.app.copy_to_clipboard(fault_json(row))
+        self.notify(f"Copied the fault of {row.vm.name} as JSON", timeout=2)
+
+    def save_json(
+        self, directory: Path, clock: Callable[[], datetime] | None = None
+    ) -> Path | None:
+        """The shown fault as a JSON file in ``directory``; its path, or None."""
+        row = self.row
+        if row is None:
+            self.notify("No fault shown.", severity="warning")
+            return None
+        stamp = (clock or datetime.now)().strftime("%Y%m%dT%H%M%S")
+        path = directory / f"guestnet-fault-{row.vm.name}-{stamp}.json"
+        try:
+            path.write_text(fault_json(row) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.notify(
+                f"Cannot write {path}: {exc.strerror}", title="Save fault", severity="error"
+            )
+            return None
+        self.notify(f"Saved {path}", title="Save fault")
+        return path

@@ -1,4 +1,4 @@
-"""The header line: profile, vCenter host and version, API release, TLS state, marks."""
+"""The header line: profile, vCenter host and version, API release, TLS state, watch, marks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from tui.ui.widgets.linetable import fit
 
 SEP = " │ "
 # Parts left out, in this order, while the line is wider than the terminal (the VM count is
-# also in the filter row; what is loud — DEMO, insecure TLS, read-only — and the marks stay).
+# also in the filter row; what is loud — DEMO, insecure TLS, read-only, WATCH — and the marks
+# stay).
 DROP_ORDER = ("api", "tls", "version", "vms")
+WATCH_WIDTH = 24  # the watched patterns beyond this are cut
 
 
 class Part(NamedTuple):
@@ -33,6 +35,7 @@ class InfoBar(Static):
         self.read_only = False
         self.marks = 0
         self.total = 0
+        self.watching: tuple[str, ...] = ()
 
     def set_session(self, profile: str, client: VCenter, demo: bool, read_only: bool) -> None:
         self.profile = profile
@@ -44,6 +47,12 @@ class InfoBar(Static):
     def set_counts(self, marks: int, total: int) -> None:
         if (marks, total) != (self.marks, self.total):
             self.marks, self.total = marks, total
+            self.redraw()
+
+    def set_watch(self, patterns: tuple[str, ...]) -> None:
+        """``WATCH <patterns>`` while a watcher runs (empty: none)."""
+        if patterns != self.watching:
+            self.watching = patterns
             self.redraw()
 
     def on_resize(self) -> None:
@@ -75,6 +84,9 @@ class InfoBar(Static):
                 add("tls", f"TLS {c.tls_mode}")
         if self.read_only:
             add("read-only", "read-only", "[b $warning]read-only[/]")
+        if self.watching:
+            text = f"WATCH {fit(' '.join(self.watching), WATCH_WIDTH).rstrip()}"
+            add("watch", f" {text} ", f"[reverse b $accent] {escape(text)} [/]")
         add("vms", f"{self.total} VMs")
         marked = f"{self.marks} marked"
         add("marks", marked, f"[b]{marked}[/b]" if self.marks else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -12,20 +12,20 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
-from tui.ui.tasks import Batch, TaskRow, fmt_seconds, ip_changed
+from tui.ui.tasks import Batch, TaskRow, fmt_seconds
 from tui.ui.widgets.linetable import Cell, Column, LineTable
-from tui.vsphere.models import VM
-
-VMLookup = Callable[[str], VM | None]
 
 STATE_CLASS = {
     "queued": "dim",
+    "settling": "dim",
     "running": "accent",
     "succeeded": "good",
     "failed": "bad",
     "cancelled": "warn",
     "skipped": "warn",
+    "stopped": "warn",
 }
+VERDICT_CLASS = {True: "good", False: "bad", None: "warn"}
 BAR_WIDTH = 10
 
 
@@ -41,18 +41,10 @@ def progress_bar(row: TaskRow) -> str:
 
 
 class TaskTable(LineTable):
-    """``current_vm(moid)`` gives the VM as the watch stream has it now: a succeeded row's
-    RESULT compares its guest address with the one at launch."""
+    """One row per VM of the shown batch; a succeeded row's RESULT is its verdict."""
 
-    def __init__(
-        self,
-        *,
-        id: str | None = None,
-        clock: Callable[[], datetime],
-        current_vm: VMLookup | None = None,
-    ) -> None:
+    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime]) -> None:
         super().__init__(id=id)
-        self.current_vm = current_vm
         self.current: Batch | None = None
         self._keys: list[str] = []
         self._pos: dict[str, int] = {}
@@ -64,6 +56,15 @@ class TaskTable(LineTable):
         self._keys = list(batch.rows) if batch is not None else []
         self._pos = {k: i for i, k in enumerate(self._keys)}
         self.cursor = 0
+        self.rows_changed()
+
+    def rows_added(self) -> None:
+        """The shown (watch) batch has new rows, after the ones shown."""
+        if self.current is None or len(self.current.rows) == len(self._keys):
+            return
+        for key in list(self.current.rows)[len(self._keys) :]:
+            self._pos[key] = len(self._keys)
+            self._keys.append(key)
         self.rows_changed()
 
     def columns_for(self, width: int) -> list[Column]:
@@ -118,12 +119,9 @@ class TaskTable(LineTable):
     def _result(self, row: TaskRow) -> Cell:
         if row.state == "failed":
             return row.result(), "bad"
-        if row.state != "succeeded" or self.current_vm is None:
-            return row.result(), "dim"
-        vm = self.current_vm(row.vm.moid)
-        text = row.result(vm, self.column_width("result"))
-        fresh = vm is not None and ip_changed(row.vm.ip_address, vm.ip_address)
-        return text, "good" if fresh else "dim"
+        if row.verdict is not None:
+            return row.result(self.column_width("result")), VERDICT_CLASS[row.verdict.verified]
+        return row.result(), "dim"
 
     def refresh_moid(self, moid: str) -> None:
         pos = self._pos.get(moid)
@@ -145,22 +143,15 @@ class TaskPane(Vertical):
         Binding("right_square_bracket", "newer", "Newer batch", show=False),
     ]
 
-    def __init__(
-        self,
-        *,
-        id: str | None = None,
-        clock: Callable[[], datetime] | None = None,
-        current_vm: VMLookup | None = None,
-    ):
+    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime] | None = None):
         super().__init__(id=id, classes="pane")
         self.batches: list[Batch] = []
         self.index = -1  # shown batch; -1 = none
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.current_vm = current_vm
 
     def compose(self) -> ComposeResult:
         yield Static("No batch yet. Mark VMs and press s.", id="task-totals")
-        yield TaskTable(id="task-table", clock=self.clock, current_vm=self.current_vm)
+        yield TaskTable(id="task-table", clock=self.clock)
 
     @property
     def table(self) -> TaskTable:
@@ -190,23 +181,11 @@ class TaskPane(Vertical):
             self.table.refresh()
             self.update_totals()
 
-    def addresses_changed(self, moids: Iterable[str]) -> None:
-        """The watch stream changed these VMs' guest addresses: redraw their succeeded rows
-        (one line each, and only when on screen), nothing else."""
-        b = self.shown
-        if b is None:
-            return
-        rows = b.rows
-        table = self.table
-        for moid in moids:
-            row = rows.get(moid)
-            if row is not None and row.state == "succeeded":
-                table.refresh_moid(moid)
-
-    def addresses_reloaded(self) -> None:
-        """A full re-sync: any row may show another address now."""
-        if self.shown is not None:
-            self.table.refresh()
+    def rows_added(self, batch: Batch) -> None:
+        """A watch batch gained rows."""
+        if batch is self.shown:
+            self.table.rows_added()
+            self.update_totals()
 
     def tick(self) -> None:
         """Redraw elapsed / queued-for of open rows (called once a second)."""
@@ -223,9 +202,11 @@ class TaskPane(Vertical):
         older = f"  [dim]{escape('[')} older: {self.index}[/]" if self.index > 0 else ""
         newer_n = len(self.batches) - 1 - self.index
         newer = f"  [dim]] newer: {newer_n}[/]" if newer_n > 0 else ""
+        what = f"Watch {escape(' '.join(b.watch))}" if b.watch else "Batch"
+        parts = [p for p in (b.summary(" · "), b.verdict_summary(" · "), escape(b.note)) if p]
         label.update(
-            f"[b]Batch {b.number}[/b]/{len(self.batches)}: {len(b.rows)} VMs · "
-            + b.summary(" · ")
+            f"[b]{what} {b.number}[/b]/{len(self.batches)}: {len(b.rows)} VMs"
+            + "".join(f" · {p}" for p in parts)
             + older
             + newer
         )

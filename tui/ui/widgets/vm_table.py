@@ -14,11 +14,12 @@ TOOLS = {
     "guestToolsExecutingScripts": ("starting", "warn"),
 }
 MARK = "●"
+DUP = "dup"  # the DUP cell of a VM that shares an address with another VM
 HOST_MIN_WIDTH = 130  # the host name column is laid out from this content width on
 
 
 class VMTable(LineTable):
-    """Columns: mark, name, power, tools, IP, path (and host name when wide)."""
+    """Columns: mark, name, power, tools, IP, DUP, path (and host name when wide)."""
 
     def __init__(self, store: VMStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -31,6 +32,7 @@ class VMTable(LineTable):
             Column("power", "POWER", 5),
             Column("tools", "TOOLS", 8),
             Column("ip", "IP", 15),
+            Column("dup", "DUP", 4),
             Column("path", "PATH", 10, flex=True, weight=2, middle=True),
         ]
         if width >= HOST_MIN_WIDTH:
@@ -62,6 +64,7 @@ class VMTable(LineTable):
             (power, power_cls),
             (tools, tools_cls),
             (vm.ip_address or "-", "accent" if vm.ip_address else "dim"),
+            (DUP, "warn") if self.store.has_duplicate(moid) else ("", None),
             (vm.folder, "dim"),
             (vm.host_name or "-", "dim"),  # not drawn when the host column is not laid out
         ]
