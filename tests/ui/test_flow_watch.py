@@ -43,13 +43,13 @@ async def test_watch_starts_new_matches_once_and_turns_off(sim: SimServer) -> No
         main = await main_screen(pilot)
         watch = main.watch_control
         base = _live(sim)  # the table's own VM stream
-        await pilot.press("slash", *"*-ic-*", "enter", "w")  # the filter's glob: no dialog
+        await pilot.press("slash", *"pool-ic-*", "enter", "w")  # the filter's glob: no dialog
         await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
-        assert "*-ic-* matches 0 VMs now" in screen_text(app)
+        assert "pool-ic-* matches 0 VMs now" in screen_text(app)
         await pilot.press(*sim.guest_password, "enter")
         await wait_for(pilot, lambda: watch.starter is not None, what="the watcher")
-        assert "WATCH *-ic-*" in screen_text(app).splitlines()[0]
-        assert main.task_pane.latest is watch.batch and watch.batch.watch == ("*-ic-*",)
+        assert "WATCH pool-ic-*" in screen_text(app).splitlines()[0]
+        assert main.task_pane.latest is watch.batch and watch.batch.watch == ("pool-ic-*",)
         # a clone appears with its parent's address and is started, then verified
         sim.add_vm("pool-ic-01", ip="10.0.10.5", acquire_ip="10.0.99.1")
         await wait_for(pilot, lambda: _verified(main, "pool-ic-01"), within=20, what="ic-01")
@@ -85,9 +85,9 @@ async def test_watch_starts_new_matches_once_and_turns_off(sim: SimServer) -> No
         # open task adopted from the ledger, ic-01 not started twice
         await pilot.press("1", "escape", "w")
         await wait_for(pilot, lambda: isinstance(app.screen, WatchModal), what="watch dialog")
-        await pilot.press(*"*-ic-*", "enter")
+        await pilot.press(*"pool-ic-*", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="credentials")
-        assert "*-ic-* matches 3 VMs now" in screen_text(app)
+        assert "pool-ic-* matches 3 VMs now" in screen_text(app)
         await pilot.press(*sim.guest_password, "enter")
         await wait_for(
             pilot,
