@@ -100,7 +100,7 @@ def test_watch_starts_each_new_clone_once_verified_then_sigterm(cli: CLI, wvc: S
     events = w.until("3 verified", lambda ev: len([e for e in ev if e["event"] == "verified"]) == 3)
     code, err = w.finish(signal.SIGTERM)
     assert code == 0, err
-    assert "stopped (SIGTERM): 3 started, 3 verified, 0 not-verified, 0 failed" in err
+    assert "stopped (SIGTERM): 3 started, 3 verified, 0 not-verified, 0 unverified, 0 failed" in err
     verified = [e for e in events if e["event"] == "verified"]
     assert {e["vm"] for e in verified} == {"pool-ic-0", "pool-ic-1", "pool-ic-2"}
     for e in verified:

@@ -29,6 +29,8 @@ LIMITS = {  # option → (lowest, highest)
 }
 # Events worth a line on a terminal (--json prints every event)
 QUIET = frozenset({"settling"})
+# The events that end a VM's attempt: each is an audit record
+FINAL_EVENTS = frozenset({"verified", "not-verified", "unverified", "failed", "unknown"})
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -214,7 +216,8 @@ class Watch:
 
     def _finish(self, running: list[Any], counts: dict[str, int]) -> int:
         summary = ", ".join(
-            f"{counts.get(k, 0)} {k}" for k in ("started", "verified", "not-verified", "failed")
+            f"{counts.get(k, 0)} {k}"
+            for k in ("started", "verified", "not-verified", "unverified", "failed")
         )
         self._say(f"stopped ({self.stopped_by or self.lost}): {summary}")
         if running:
@@ -258,7 +261,7 @@ class Watch:
         sys.stdout.flush()
 
     def _audit_event(self, ev: WatchEvent) -> None:
-        if ev.vm is None or ev.kind not in ("verified", "not-verified", "failed", "unknown"):
+        if ev.vm is None or ev.kind not in FINAL_EVENTS:
             return
         fields: dict[str, Any] = {}
         if ev.verdict is not None:

@@ -55,8 +55,8 @@ class WatchRules:
 class WatchEvent:
     """One line of ``guestnet watch`` output.
 
-    ``kind``: status, waiting, settling, started, succeeded, failed, verified, retry, gave-up,
-    adopted, unknown, skipped, stopped.
+    ``kind``: status, waiting, settling, started, succeeded, failed, verified, not-verified,
+    unverified (no verdict possible), gave-up, adopted, unknown, skipped, stopped.
     """
 
     kind: str
@@ -106,6 +106,11 @@ class LedgerLike(Protocol):
     def done(self, vm: VM, outcome: str, task: str | None = None, **detail: Any) -> Any: ...
 
 
+class StreamLike(Protocol):
+    def __aiter__(self) -> AsyncIterator[VMBatch]: ...
+    async def aclose(self) -> None: ...
+
+
 class RunLike(Protocol):
     def add(self, vms: Sequence[VM]) -> None: ...
     def adopt(self, vm: VM, task: str) -> None: ...
@@ -117,7 +122,7 @@ class RunLike(Protocol):
 class ClientLike(Protocol):
     def watch_vms(
         self, root: str | None = None, on_status: Callable[[str], None] | None = None
-    ) -> AsyncIterator[VMBatch]: ...
+    ) -> StreamLike: ...
     def start_guest_network(
         self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8, *, open: bool
     ) -> RunLike: ...
@@ -227,8 +232,8 @@ class AutoStarter:
     # ---------------------------------------------------------------- the VM stream
 
     async def _watch_loop(self) -> None:
+        stream = self.client.watch_vms(self.rules.root, on_status=self._status)
         try:
-            stream = self.client.watch_vms(self.rules.root, on_status=self._status)
             async for batch in stream:
                 self.verifier.feed(batch)
                 existing = batch.resync and not self._seen_first
@@ -245,6 +250,10 @@ class AutoStarter:
         except BaseException as e:
             self.verifier.stop(str(e))
             self._fatal(e)
+        finally:
+            # its view, filter, collector and pending long-poll go with it, not at logout
+            with contextlib.suppress(Exception):
+                await asyncio.shield(stream.aclose())
 
     def _status(self, message: str) -> None:
         self._emit("status", message=message)
@@ -379,7 +388,7 @@ class AutoStarter:
 
     async def _verify(self, before: VM, task: str | None) -> None:
         verdict = await self.verifier.verify(before)
-        kind = "verified" if verdict.verified else "not-verified"
+        kind = {True: "verified", False: "not-verified", None: "unverified"}[verdict.verified]
         self._emit(kind, before, verdict.reason, task=task, verdict=verdict)
 
     # ---------------------------------------------------------------- adoption

@@ -12,9 +12,7 @@ adopts them from the ledger); closing the screen stops it with the screen's othe
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
@@ -23,7 +21,7 @@ from textual.worker import Worker
 from tui.ui.audit import AuditSink
 from tui.ui.screens.batch_control import BatchControl
 from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, WatchModal, WatchRequest
-from tui.ui.session import GuestNetworkRunLike, VCenter, WatchLike
+from tui.ui.session import VCenter
 from tui.ui.tasks import Batch, apply_watch_event
 from tui.ui.vmstore import GLOB_CHARS, VMStore, split_dup
 from tui.ui.widgets.info_bar import InfoBar
@@ -31,7 +29,7 @@ from tui.ui.widgets.task_pane import TaskPane
 from tui.vsphere.autostart import AutoStarter, WatchEvent, WatchRules
 from tui.vsphere.errors import GuestnetError
 from tui.vsphere.match import GlobError, check_glob, matches_any
-from tui.vsphere.models import VM, GuestCredentials
+from tui.vsphere.models import GuestCredentials
 from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT
 
 if TYPE_CHECKING:
@@ -41,38 +39,6 @@ if TYPE_CHECKING:
 DEFAULT_SETTLE = WatchRules(()).settle
 STOPPED = "the watch was turned off; its task goes on in vCenter (the next watcher adopts it)"
 NOT_STARTED = "the watch was turned off before it started this VM"
-
-
-class _Client:
-    """The session's client as the watcher uses it, keeping the VM streams it opens so that
-    they are closed when the watch ends: ``AutoStarter.aclose`` cancels its stream's loop but
-    does not close the stream, whose view, filter, collector and long-poll would otherwise live
-    on until logout, one set per time the watch was turned on."""
-
-    def __init__(self, client: VCenter) -> None:
-        self._client = client
-        self._streams: list[WatchLike] = []
-
-    def watch_vms(
-        self, root: str | None = None, on_status: Callable[[str], None] | None = None
-    ) -> WatchLike:
-        stream = self._client.watch_vms(root, on_status)
-        self._streams.append(stream)
-        return stream
-
-    def start_guest_network(
-        self, vms: Sequence[VM], creds: GuestCredentials, concurrency: int = 8, **options: Any
-    ) -> GuestNetworkRunLike:
-        return self._client.start_guest_network(vms, creds, concurrency, **options)
-
-    async def find_start_task(self, vm_moid: str, not_before: datetime) -> str | None:
-        return await self._client.find_start_task(vm_moid, not_before)
-
-    async def close_streams(self) -> None:
-        streams, self._streams = self._streams, []
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                await stream.aclose()
 
 
 def patterns_from_filter(text: str) -> tuple[str, ...] | None:
@@ -196,10 +162,9 @@ class WatchControl:
         return Ledger(f"{self.client.host}:{self.client.port}").load()
 
     async def _run(self, rules: WatchRules, creds: GuestCredentials, batch: Batch) -> None:
-        client = _Client(self.client)
         try:
             ledger = await asyncio.to_thread(self._ledger)
-            async with AutoStarter(client, creds, rules, ledger) as starter:
+            async with AutoStarter(self.client, creds, rules, ledger) as starter:
                 self.starter = starter
                 async for ev in starter:
                     self.event(batch, ev)
@@ -207,7 +172,6 @@ class WatchControl:
             self.screen.notify(str(exc), title="Watch stopped", severity="error")
         finally:
             self._ended(batch)
-            await client.close_streams()
 
     # -- events -------------------------------------------------------------------------------
     def event(self, batch: Batch, ev: WatchEvent) -> None:
@@ -236,7 +200,7 @@ class WatchControl:
             self.task_pane.task_changed(batch, vm.moid)
         self.batches.refresh_fault_if_showing(row)
         self._audit(ev, batch.watch)
-        if ev.kind == "not-verified" and ev.verdict is not None:
+        if ev.kind in ("not-verified", "unverified") and ev.verdict is not None:
             self.screen.notify(
                 f"{vm.name}: {ev.verdict.word}: {ev.verdict.reason}",
                 title="Watch",
