@@ -83,7 +83,7 @@ def run(ns: argparse.Namespace) -> int:
     profiles = targets(ns)
     writable = [p for p in profiles if not p.read_only]
     if not writable:
-        refuse(profiles)
+        auditing.refuse_read_only(profiles, "start-network")
     concurrency = {p.name: concurrency_for(ns, p) for p in writable}
     if not 0 <= ns.verify_timeout <= MAX_VERIFY_SECONDS:
         fail(f"--verify-timeout must be from 0 to {MAX_VERIFY_SECONDS}, got {ns.verify_timeout:g}")
@@ -95,23 +95,6 @@ def run(ns: argparse.Namespace) -> int:
     ask_passwords(sites)
     runner = StartNetwork(ns, sites, patterns, logins, concurrency)
     return run_sites(sites, runner.run)
-
-
-def refuse(profiles: list[Profile]) -> None:
-    """Every target is read-only: audit each refusal, then stop (exit 2)."""
-    for p in profiles:
-        auditing.record(
-            action="start-network",
-            profile=p.name,
-            host=p.host,
-            vc_user=p.username,
-            outcome="refused",
-            reason="read_only profile",
-        )
-    if len(profiles) == 1:
-        fail(f"profile {profiles[0].name!r} is read_only: start-network refused")
-    names = ", ".join(p.name for p in profiles)
-    fail(f"every profile ({names}) is read_only: start-network refused")
 
 
 def concurrency_for(ns: argparse.Namespace, profile: Profile) -> int:

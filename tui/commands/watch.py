@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.commands import auditing
 from tui.commands.base import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, err, fail
-from tui.commands.session import add_profile_option, load, pick, vc_password, with_client
+from tui.commands.session import add_profile_option, pick_one, vc_password, with_client
 
 if TYPE_CHECKING:
     from tui.config.profiles import Profile
@@ -123,17 +123,9 @@ def rules_from(ns: argparse.Namespace, profile: Profile) -> WatchRules:
 def run(ns: argparse.Namespace) -> int:
     from tui.commands.start_network import guest_credentials_source
 
-    profile = pick(load(ns), ns.profile)
+    profile = pick_one(ns, getattr(ns, "profile", None), "watch")
     if profile.read_only:
-        auditing.record(
-            action="watch",
-            profile=profile.name,
-            host=profile.host,
-            vc_user=profile.username,
-            outcome="refused",
-            reason="read_only profile",
-        )
-        fail(f"profile {profile.name!r} is read_only: watch refused")
+        auditing.refuse_read_only([profile], "watch")
     rules = rules_from(ns, profile)
     guest_user, guest_password = guest_credentials_source(ns, profile)
     password = vc_password(profile)
