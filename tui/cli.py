@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         action=ProfileNames,
         into=GLOBAL_NAMES,
-        help="profile to open in the UI (list and start-network: repeatable, or a group)",
+        help="profile or group to open in the UI; repeat it to see several vCenters in one view",
     )
     parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -77,7 +77,7 @@ def _dispatch(ns: argparse.Namespace) -> int:
 
         print(f"{PROG} {__version__}")
         return EXIT_OK
-    return delegate.run_ui(getattr(ns, "config", None), ns.profile)
+    return delegate.run_ui(getattr(ns, "config", None), list(getattr(ns, GLOBAL_NAMES, None) or []))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,10 +80,10 @@ def test_sim_and_demo_argv_pass_through(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_plain_guestnet_runs_the_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls: list[tuple[Path | None, str | None]] = []
+    calls: list[tuple[Path | None, list[str]]] = []
 
-    def run(config: Path | None, profile: str | None) -> int:
-        calls.append((config, profile))
+    def run(config: Path | None, profiles: list[str]) -> int:
+        calls.append((config, profiles))
         return 0
 
     app = types.ModuleType("tui.ui.app")
@@ -93,8 +93,9 @@ def test_plain_guestnet_runs_the_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     try:
         assert cli_module.main([]) == 0
         assert cli_module.main(["--config", str(cfg), "--profile", "lab"]) == 0
+        assert cli_module.main(["--profile", "lab", "--profile", "sites"]) == 0
     finally:
         from tui.config import paths
 
         paths.use_profiles_file(None)
-    assert calls == [(None, None), (cfg, "lab")]
+    assert calls == [(None, []), (cfg, ["lab"]), (None, ["lab", "sites"])]

@@ -512,16 +512,21 @@ def test_run_loads_profiles_and_reports_a_broken_file(
     monkeypatch.setattr(appmod.GuestnetApp, "run", fake_run)
     bad = tmp_path / "profiles.yaml"
     bad.write_text("profiles:\n  lab: [\n", encoding="utf-8")
-    assert appmod.run(bad, "lab") == 0
+    assert appmod.run(bad, ["lab"]) == 0
     assert seen[-1].profiles == {} and seen[-1].initial_profile == "lab"
     assert seen[-1].profiles_problem is not None and str(bad) in seen[-1].profiles_problem
     good = tmp_path / "good.yaml"
     good.write_text(
-        "profiles:\n  lab:\n    host: vc.example.test\n    username: admin\n    password_env: X\n",
+        "profiles:\n  lab:\n    host: vc.example.test\n    username: admin\n    password_env: X\n"
+        "  prod:\n    host: vc2.example.test\n    username: admin\n    password_env: X\n"
+        "groups:\n  sites: [lab, prod]\n",
         encoding="utf-8",
     )
-    assert appmod.run(good, None) == 0
-    assert list(seen[-1].profiles) == ["lab"] and seen[-1].profiles_problem is None
+    assert appmod.run(good, []) == 0
+    assert list(seen[-1].profiles) == ["lab", "prod"] and seen[-1].profiles_problem is None
+    assert list(seen[-1].groups) == ["sites"] and seen[-1].initial_profiles == []
+    assert appmod.run(good, ["lab", "prod"]) == 0
+    assert seen[-1].initial_profiles == ["lab", "prod"] and seen[-1].initial_profile is None
 
 
 async def test_a_click_selects_a_row() -> None:

@@ -25,9 +25,10 @@ def run_pass_through(command: str, rest: list[str]) -> int:
     return int(demo_main(rest) or 0)
 
 
-def run_ui(config: str | None, profile: str | None) -> int:
+def run_ui(config: str | None, profiles: list[str]) -> int:
+    """The UI; several ``--profile`` (or a group) open one view over their vCenters."""
     from pathlib import Path
 
     from tui.ui.app import run
 
-    return int(run(config=Path(config) if config else None, profile=profile) or 0)
+    return int(run(config=Path(config) if config else None, profiles=profiles) or 0)

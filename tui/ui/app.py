@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -22,23 +22,24 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker
 
+from tui.config.groups import Group, resolve_targets
 from tui.config.profiles import Profile, ProfileError
-from tui.ui.audit import SessionAudit
+from tui.ui.audit import FleetAudit, SessionAudit
+from tui.ui.fleet import Fleet
+from tui.ui.login import Login
 from tui.ui.palette import main_commands
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.main import MainScreen
-from tui.ui.screens.modals import PasswordModal, TrustModal
 from tui.ui.screens.picker import PickerScreen
 from tui.ui.screens.watch_control import DEFAULT_SETTLE
 from tui.ui.session import Connector, VCenter, default_connector
 from tui.ui.themes import DEFAULT_THEME, shipped_themes, user_themes
 from tui.ui.worker_errors import notify_worker_error
-from tui.vsphere.errors import GuestnetError, TLSVerifyError, VimFault
-from tui.vsphere.models import TLSSpec
-from tui.vsphere.secret import Secret
+from tui.vsphere.errors import GuestnetError
 from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT
 
-LOGIN_FAULTS = frozenset({"InvalidLogin", "NoPermission", "NotAuthenticated"})
+# a fleet's vCenter that does not answer: the pauses before its next login attempts (s)
+SITE_RETRY = (2.0, 4.0, 8.0, 15.0, 30.0)
 # On a dead link the client's cleanup (DestroyView/Filter, Logout) could hold q or p for its full
 # request timeouts; past this the app moves on and vCenter expires the session on its own.
 LOGOUT_SECONDS = 8.0
@@ -63,6 +64,8 @@ class GuestnetApp(App[int]):
         profiles: Mapping[str, Profile] | None = None,
         profiles_problem: str | None = None,
         initial_profile: str | None = None,
+        initial_profiles: Sequence[str] = (),
+        groups: Mapping[str, Group] | None = None,
         connector: Connector = default_connector,
         demo: bool = False,
         clock: Callable[[], datetime] | None = None,
@@ -76,7 +79,16 @@ class GuestnetApp(App[int]):
         self.welcome = welcome
         self.profiles: dict[str, Profile] = dict(profiles or {})
         self.profiles_problem = profiles_problem
-        self.initial_profile = initial_profile
+        # the picker's highlighted line; several names open one view instead
+        self.initial_profile = initial_profile or (
+            initial_profiles[0] if len(initial_profiles) == 1 else None
+        )
+        # names given on the command line (profiles or groups): several open one view
+        self.initial_profiles = list(initial_profiles) or (
+            [initial_profile] if initial_profile else []
+        )
+        self.groups: dict[str, Group] = dict(groups or {})
+        self._dialogs = asyncio.Lock()  # the vCenters' login dialogs, one at a time
         self.connector = connector
         self.demo = demo
         self.clock = clock
@@ -97,19 +109,18 @@ class GuestnetApp(App[int]):
             "(see README) or set GOVC_URL."
         )
         self.push_screen(
-            PickerScreen(self.profiles, self.profiles_problem, hint, self.initial_profile)
+            PickerScreen(
+                self.profiles,
+                self.profiles_problem,
+                hint,
+                self.initial_profile,
+                groups=self.groups,
+            )
         )
         if self.welcome:
             self.notify(self.welcome, title="guestnet", timeout=10)
-        if self.initial_profile:
-            if self.initial_profile in self.profiles:
-                self.connect_profile(self.initial_profile)
-            else:
-                self.notify(
-                    f"No profile named {self.initial_profile!r}.",
-                    title="Profile",
-                    severity="error",
-                )
+        if self.initial_profiles:
+            self.open_profiles(self.initial_profiles)
 
     def _picker(self) -> PickerScreen | None:
         for screen in self.screen_stack:
@@ -165,84 +176,54 @@ class GuestnetApp(App[int]):
     def _profile_chosen(self, message: PickerScreen.ProfileChosen) -> None:
         self._connect(message.profile)
 
+    @on(PickerScreen.ProfilesChosen)
+    def _profiles_chosen(self, message: PickerScreen.ProfilesChosen) -> None:
+        self.open_profiles(message.names)
+
     def connect_profile(self, name: str) -> None:
-        profile = self.profiles.get(name)
-        if profile is None:
-            self.notify(f"No profile named {name!r}.", severity="error")
+        self.open_profiles([name])
+
+    def open_profiles(self, names: Sequence[str]) -> None:
+        """Open profiles and groups by name: one profile as its own session, several as one
+        view over all of them (``open_fleet``)."""
+        if len(names) == 1 and names[0] not in self.profiles and names[0] not in self.groups:
+            self.notify(f"No profile named {names[0]!r}.", title="Profile", severity="error")
             return
-        self._connect(profile)
+        try:
+            targets = resolve_targets(self.profiles, self.groups, names)
+        except ProfileError as exc:
+            self.notify(str(exc), title="Profile", severity="error")
+            return
+        if len(targets) == 1:
+            self._connect(targets[0])
+            return
+        label = names[0] if len(names) == 1 else "+".join(p.name for p in targets)
+        self.open_fleet(targets, label)
+
+    def _login(self) -> Login:
+        return Login(
+            self.push_screen_wait,
+            self.connector,
+            self.env,
+            self.notify,
+            pinned=self._pinned,
+            lock=self._dialogs,
+        )
+
+    def _pinned(self, profile: Profile) -> None:
+        self.profiles[profile.name] = profile
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def _connect(self, profile: Profile) -> None:
-        from tui.config.credentials import password_needs_prompt, resolve_password
-
-        problem: str | None = None
-        password: Secret | None = None
-        tls = profile.tls
-        while True:
-            if password is None:
-                if password_needs_prompt(profile):
-                    password = await self.push_screen_wait(
-                        PasswordModal(
-                            f"vCenter password for {profile.username}@{profile.host}", problem
-                        )
-                    )
-                    if password is None:
-                        return
-                else:
-                    try:
-                        password = await asyncio.to_thread(
-                            resolve_password, profile, None, self.env
-                        )
-                    except ProfileError as exc:
-                        self.notify(str(exc), title=profile.name, severity="error")
-                        return
-            spec = dataclasses.replace(profile.connect_spec(password), tls=tls)
-            self._picker_status(
-                f"Connecting to {profile.host}:{profile.port} as {profile.username}…"
-            )
-            try:
-                client = await self.connector(spec)
-            except TLSVerifyError as exc:
-                self._picker_status("")
-                if not exc.presented_sha256:
-                    self.notify(str(exc), title="TLS", severity="error")
-                    return
-                choice = await self.push_screen_wait(
-                    TrustModal(f"{profile.host}:{profile.port}", exc.presented_sha256, str(exc))
-                )
-                if choice is None:
-                    return
-                if choice == "pin":
-                    from tui.config.profiles import pin_thumbprint
-
-                    try:
-                        profile = pin_thumbprint(profile, exc.presented_sha256, self.env)
-                    except ProfileError as perr:
-                        self.notify(str(perr), title="Pin thumbprint", severity="error")
-                        return
-                    self.profiles[profile.name] = profile
-                    self.notify(f"Pinned the thumbprint into {profile.origin}")
-                    tls = profile.tls
-                else:
-                    tls = TLSSpec(ca_file=None, thumbprint=exc.presented_sha256)
-                continue
-            except VimFault as exc:
-                self._picker_status("")
-                if exc.type_name in LOGIN_FAULTS and password_needs_prompt(profile):
-                    problem = f"Login failed: {exc.fault.message or exc.type_name}"
-                    password = None
-                    continue
-                self.notify(str(exc), title=f"Login to {profile.host}", severity="error")
-                return
-            except GuestnetError as exc:
-                self._picker_status(f"Could not connect to {profile.host}: {exc}")
-                self.notify(str(exc), title=f"Connect to {profile.host}", severity="error")
-                return
-            break
+        result = await self._login().run(profile, status=self._picker_status)
+        if result.client is None:
+            if result.outcome == "unreachable":
+                self._picker_status(f"Could not connect to {profile.host}: {result.message}")
+            if result.outcome != "cancelled":
+                self.notify(result.message, title=result.title, severity="error")
+            return
         self._picker_status("")
-        del password
-        self.open_session(profile, client)
+        self.open_session(result.profile, result.client)
 
     def open_session(self, profile: Profile, client: VCenter) -> None:
         """The main screen for a connected vCenter. (One session at a time: a second vCenter
@@ -269,6 +250,81 @@ class GuestnetApp(App[int]):
                 self.notify(f"Profile theme {profile.theme!r} not found", severity="warning")
         self.push_screen(main)
         audit("connect", outcome="ok", tls_mode=client.tls_mode)
+
+    def open_fleet(self, profiles: Sequence[Profile], label: str) -> MainScreen:
+        """One main screen over several vCenters (tui/ui/fleet.py): it opens at once and each
+        vCenter logs in on its own (``_connect_site``), so a dead or refusing one is a line in
+        the banner and never holds up the others."""
+        fleet = Fleet(profiles, label)
+        sinks = {
+            p.name: SessionAudit(p.name, p.host, p.username, warn=self._warn, write=self._audit)
+            for p in profiles
+        }
+        view = dataclasses.replace(
+            profiles[0],
+            name=label,
+            read_only=all(p.read_only for p in profiles),  # else per VM: Fleet.read_only_of
+            root=None,
+            theme=None,
+            guest_username=next((p.guest_username for p in profiles if p.guest_username), None),
+        )
+        main = MainScreen(
+            view,
+            fleet,
+            audit=FleetAudit(sinks),
+            guest_username=partial(default_guest_username, view),
+            demo=self.demo,
+            clock=self.clock,
+            verify_timeout=self.verify_timeout,
+            watch_settle=self.watch_settle,
+        )
+
+        def connect(name: str) -> None:
+            main.run_worker(
+                self._connect_site(fleet, name, sinks[name]),
+                group=f"site-{name}",
+                exclusive=True,
+                exit_on_error=False,
+                name=f"connect {name}",
+            )
+
+        def reconnect() -> None:  # ctrl+r: every vCenter that is not up tries now
+            for name, site in fleet.sites.items():
+                if site.state in ("down", "refused"):
+                    connect(name)
+
+        main.reconnect = reconnect
+        self.session = main
+        self.push_screen(main)
+        for name in fleet.sites:
+            connect(name)
+        return main
+
+    async def _connect_site(self, fleet: Fleet, name: str, audit: SessionAudit) -> None:
+        """Log in to one vCenter of a fleet; while it does not answer, again after a growing
+        pause (with the password already given: no second prompt). A refused login or a
+        dismissed dialog waits for ctrl+r: retrying a bad password could lock the account."""
+        site = fleet.site(name)
+        attempt = 0
+        while True:
+            p = site.profile
+            fleet.set_state(name, "connecting", f"connecting to {p.host}:{p.port}…")
+            result = await self._login().run(p, password=site.password)
+            site.profile = result.profile
+            if result.client is not None:
+                site.password = result.password
+                fleet.attach(name, result.client)
+                audit("connect", outcome="ok", tls_mode=result.client.tls_mode)
+                return
+            if result.outcome != "unreachable":
+                site.password = None
+                fleet.set_state(name, "refused", f"{result.message} — ctrl+r tries again")
+                return
+            site.password = result.password
+            delay = SITE_RETRY[min(attempt, len(SITE_RETRY) - 1)]
+            attempt += 1
+            fleet.set_state(name, "down", f"{result.message}; retrying in {delay:g} s")
+            await asyncio.sleep(delay)
 
     def _warn(self, text: str) -> None:
         self.notify(text, severity="warning")
@@ -364,21 +420,25 @@ def default_guest_username(profile: Profile) -> str:
     return env[0] if env is not None else ""
 
 
-def run(config: Path | None, profile: str | None) -> int:
-    """``guestnet [--config F] [--profile NAME]``: open the app; returns the exit status."""
+def run(config: Path | None, profiles: Sequence[str] = ()) -> int:
+    """``guestnet [--config F] [--profile NAME]…``: open the app (several profiles or a group:
+    one view over their vCenters); returns the exit status."""
     from tui.config import paths
-    from tui.config.profiles import load_profiles
+    from tui.config.profiles import load_profile_set
 
     problem: str | None = None
-    profiles: dict[str, Profile] = {}
+    found: dict[str, Profile] = {}
+    groups: dict[str, Group] = {}
     try:
-        profiles = load_profiles(config, os.environ)
+        loaded = load_profile_set(config, os.environ)
+        found, groups = dict(loaded.profiles), dict(loaded.groups)
     except ProfileError as exc:
         problem = str(exc)
     app = GuestnetApp(
-        profiles=profiles,
+        profiles=found,
         profiles_problem=problem,
-        initial_profile=profile,
+        initial_profiles=profiles,
+        groups=groups,
         themes_dir=paths.themes_dir(),
     )
     result = app.run()

@@ -17,7 +17,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "VM table",
         (
-            ("/", "filter: substring or glob (* ? [ ]) over name and path; narrows as you type"),
+            (
+                "/",
+                "filter: substring or glob (* ? [ ]) over name and path (and @vcenter when "
+                "several are open); narrows as you type",
+            ),
             (
                 ":dup (in filter)",
                 "only VMs sharing an IP or MAC with another VM (DUP column); add text to narrow",
@@ -28,7 +32,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("ctrl+a", "mark every row that matches the filter"),
             ("u", "clear all marks"),
             ("< / >", "sort by the column left / right of the current one"),
-            ("ctrl+r", "full re-sync of the inventory"),
+            (
+                "ctrl+r",
+                "full re-sync of the inventory (several vCenters: those not up log in again)",
+            ),
+            ("V", "show / hide the VCENTER column (several vCenters open)"),
             ("s", "start the guest network on the marked VMs (or the cursor row)"),
             (
                 "w",
@@ -62,8 +70,9 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Profile picker",
         (
-            ("up/down", "choose a profile"),
-            ("enter", "connect"),
+            ("up/down", "choose a profile or a group"),
+            ("space", "mark a profile: enter opens the marked ones in one view"),
+            ("enter", "connect (a group, or the marked profiles: one view over their vCenters)"),
             ("q", "quit"),
         ),
     ),

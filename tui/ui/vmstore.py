@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tui.ui.addresses import AddressIndex
+from tui.ui.fleet import site_of
 from tui.vsphere.models import VM, VMBatch
 
 GLOB_CHARS = frozenset("*?[")
@@ -28,8 +29,10 @@ SORT_KEYS: dict[str, Callable[[VM], tuple[object, ...]]] = {
     "ip": lambda vm: (_ip_key(vm.ip_address), vm.name.lower(), vm.moid),
     "path": lambda vm: (vm.path.lower(), vm.moid),
     "host": lambda vm: ((vm.host_name or "~").lower(), vm.name.lower(), vm.moid),
+    "vcenter": lambda vm: (site_of(vm.moid), vm.name.lower(), vm.moid),
 }
-SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "dup", "path", "host")
+# in the table's order; "vcenter" only while several vCenters are open (``VMStore.sites``)
+SORT_COLUMNS: tuple[str, ...] = ("name", "power", "tools", "ip", "dup", "path", "vcenter", "host")
 # Columns whose value may be unset: unset rows sort last in both directions.
 SORT_MISSING: dict[str, Callable[[VM], bool]] = {
     "power": lambda vm: vm.power_state is None,
@@ -45,6 +48,7 @@ SORT_FIELDS: dict[str, frozenset[str]] = {
     "dup": frozenset({"name"}),  # and the duplicate flag: ApplyResult.dups
     "path": frozenset({"path"}),
     "host": frozenset({"host_name"}),
+    "vcenter": frozenset(),  # a VM never moves to another vCenter
 }
 
 
@@ -103,6 +107,8 @@ class VMStore:
     _needle: str | None = None
     addresses: AddressIndex = field(default_factory=AddressIndex)
     dup_only: bool = False  # the filter holds ":dup"
+    sites: tuple[str, ...] = ()  # the vCenters of a fleet (qualified moids); () for one vCenter
+    show_site: bool = True  # the VCENTER column (only with ``sites``)
 
     # -- data ---------------------------------------------------------------------------------
     def load(self, vms: Iterable[VM]) -> None:
@@ -245,6 +251,11 @@ class VMStore:
 
 
 def _haystack(vm: VM) -> str:
+    """What the filter searches: name and path, and ``@site`` of a fleet's VM (so ``@prod``
+    keeps one vCenter's VMs)."""
+    site = site_of(vm.moid)
+    if site:
+        return f"{vm.name}\n{vm.path}\n@{site}".lower()
     return f"{vm.name}\n{vm.path}".lower()
 
 

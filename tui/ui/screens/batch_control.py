@@ -41,8 +41,12 @@ class BatchControl:
         audit: AuditSink,
         guest_username: Callable[[], str],
         reveal: Callable[[str], None],
+        read_only_of: Callable[[str], str | None] = lambda moid: None,
     ) -> None:
+        """``read_only_of(moid)``: the read-only profile a VM belongs to, in a view of several
+        vCenters (tui/ui/fleet.py) where only some are read-only; else None."""
         self.screen = screen
+        self.read_only_of = read_only_of
         self.profile = profile
         self.client = client
         self.store = store
@@ -87,17 +91,38 @@ class BatchControl:
         if not vms:
             self.screen.notify("No VM to start: the table is empty.", severity="warning")
             return
+        locked: list[tuple[VM, str]] = []  # VMs of a read-only profile: skipped, no override
+        writable: list[VM] = []
+        for vm in vms:
+            if (name := self.read_only_of(vm.moid)) is not None:
+                locked.append((vm, f"profile {name} is read-only"))
+            else:
+                writable.append(vm)
+        if not writable:
+            names = sorted({why for _vm, why in locked})
+            self.screen.notify(
+                f"{'; '.join(names)}: starting the guest network is disabled.",
+                severity="warning",
+            )
+            return
 
         def done(req: StartRequest | None) -> None:
             if req is not None:
-                self.launch(vms, req)
+                self.launch(writable, req, locked=locked)
 
-        self.screen.app.push_screen(StartModal(vms, self.guest_username()), done)
+        self.screen.app.push_screen(StartModal(writable, self.guest_username()), done)
 
-    def launch(self, vms: list[VM], req: StartRequest, retry_of: Batch | None = None) -> Batch:
+    def launch(
+        self,
+        vms: list[VM],
+        req: StartRequest,
+        retry_of: Batch | None = None,
+        locked: list[tuple[VM, str]] | None = None,
+    ) -> Batch:
+        """``locked``: VMs skipped whatever the request says (a read-only profile's)."""
         ready, skipped = preflight(vms)
         run_vms = vms if req.include_skipped else ready
-        skip_rows = [] if req.include_skipped else skipped
+        skip_rows = (locked or []) + ([] if req.include_skipped else skipped)
         return self.launch_now(run_vms, skip_rows, req.creds, retry_of)
 
     def launch_now(
@@ -342,6 +367,12 @@ class BatchControl:
             return
         if vm is None:
             self.screen.notify("No VM selected.", severity="warning")
+            return
+        if (name := self.read_only_of(vm.moid)) is not None:
+            self.screen.notify(
+                f"Profile {name} is read-only: aborting customization is disabled.",
+                severity="warning",
+            )
             return
         creds = next(
             (

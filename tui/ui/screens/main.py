@@ -29,6 +29,7 @@ from textual.worker import Worker
 
 from tui.ui.addresses import AddressIndex
 from tui.ui.audit import AuditSink
+from tui.ui.fleet import Fleet
 from tui.ui.screens.batch_control import BatchControl
 from tui.ui.screens.modals import ConfirmModal
 from tui.ui.screens.vm_control import VMControl
@@ -79,6 +80,7 @@ class MainScreen(Screen[None]):
         Binding("A", "abort", "Abort cust.", show=False),
         Binding("y", "copy_fault", "Copy fault", show=False),
         Binding("ctrl+r", "resync", "Re-sync", show=False),
+        Binding("V", "toggle_vcenter", "vCenter column", show=False),
         Binding("less_than_sign", "sort(-1)", "Sort ←", show=False),
         Binding("greater_than_sign", "sort(1)", "Sort →", show=False),
         Binding("tab", "next_pane(1)", "Next pane", show=False),
@@ -102,18 +104,25 @@ class MainScreen(Screen[None]):
         clock: Callable[[], datetime] | None = None,
         verify_timeout: float = DEFAULT_VERIFY_TIMEOUT,
         watch_settle: float = DEFAULT_SETTLE,
+        reconnect: Callable[[], None] | None = None,
     ) -> None:
         """``client``: the connected vCenter session, ``profile`` its profile; ``audit``
         records this session's actions; ``guest_username()`` is the start dialog's default
         guest user (asked each time: the environment may change); ``verify_timeout``: how
         long a started VM has to prove its new address; ``watch_settle``: the watch's delay
-        between a VM becoming ready and its start."""
+        between a VM becoming ready and its start. Several vCenters in one view: ``client`` is a
+        ``Fleet`` (tui/ui/fleet.py) and ``reconnect()`` (ctrl+r) logs in again where a login
+        was refused or cancelled."""
         super().__init__(id="main")
         self.profile = profile
         self.client = client
         self.demo = demo
         self.clock = clock
+        self.reconnect = reconnect
         self.store = VMStore(addresses=AddressIndex(verify_timeout))
+        fleet = client if isinstance(client, Fleet) and len(client.sites) > 1 else None
+        if fleet is not None:
+            self.store.sites = tuple(fleet.sites)
         self.vm_control = VMControl(self, self.store)
         self.batch_control = BatchControl(
             self,
@@ -123,6 +132,7 @@ class MainScreen(Screen[None]):
             audit=audit,
             guest_username=guest_username,
             reveal=self._reveal,
+            read_only_of=fleet.read_only_of if fleet is not None else lambda moid: None,
         )
         self.watch_control = WatchControl(
             self,
@@ -301,7 +311,20 @@ class MainScreen(Screen[None]):
 
     def action_resync(self) -> None:
         self.notify("Re-reading the inventory…", timeout=2)
+        if self.reconnect is not None:
+            self.reconnect()
         self.start_watch()
+
+    def action_toggle_vcenter(self) -> None:
+        """Show or hide the VCENTER column (several vCenters open)."""
+        if not self.store.sites:
+            self.notify("One vCenter is open: there is no vCenter column.", timeout=2)
+            return
+        self.store.show_site = not self.store.show_site
+        if not self.store.show_site and self.store.sort_column == "vcenter":
+            self.vm_control.sort_by("name", False)
+        self.vm_table.refresh_header()
+        self.vm_table.rows_changed()
 
     # -- filter, marks, sort (tui/ui/screens/vm_control.py) ----------------------------------
     def action_filter(self) -> None:

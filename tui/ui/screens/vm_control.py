@@ -139,9 +139,11 @@ class VMControl:
 
     # -- sort ---------------------------------------------------------------------------------
     def sortable_columns(self) -> list[str]:
-        """The columns shown: no host sort when the table is too narrow to show hosts."""
+        """The columns shown: no host sort when the table is too narrow to show hosts, no
+        vCenter sort while the vCenter column is hidden (or one vCenter is open)."""
         wide = self.table.content_width >= HOST_MIN_WIDTH
-        return [c for c in SORT_COLUMNS if c != "host" or wide]
+        site = bool(self.store.sites) and self.store.show_site
+        return [c for c in SORT_COLUMNS if (c != "host" or wide) and (c != "vcenter" or site)]
 
     def sort_step(self, step: int) -> None:
         """Sort by the column ``step`` places right (or left) of the current one."""

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from tui.ui.audit import AuditSink
+from tui.ui.fleet import Fleet
 from tui.ui.screens.batch_control import BatchControl
 from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, WatchModal, WatchRequest
 from tui.ui.session import VCenter
@@ -78,6 +79,8 @@ class WatchControl:
         self.guest_username = guest_username
         self.settle = settle
         self.verify_timeout = verify_timeout
+        # several vCenters in one view (tui/ui/fleet.py): the watch is not offered
+        self.single_vcenter = not isinstance(client, Fleet) or len(client.sites) == 1
         self.batch: Batch | None = None  # the running watch's batch
         self.starter: AutoStarter | None = None
         self.waiting: set[str] = set()  # matching VMs not ready yet (no row)
@@ -101,6 +104,13 @@ class WatchControl:
     def turn_on(self) -> None:
         """Patterns from the filter (or asked), then the guest credentials, then the watcher."""
         if self.batches.refuse_read_only("watching"):
+            return
+        if self.single_vcenter is False:
+            self.screen.notify(
+                "The watch follows one vCenter (and its ledger, shared with guestnet watch): "
+                "open that profile on its own to watch it.",
+                severity="warning",
+            )
             return
         patterns = patterns_from_filter(self.store.filter_text)
         if patterns is not None:

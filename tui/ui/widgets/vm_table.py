@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tui.ui.fleet import site_of
 from tui.ui.vmstore import VMStore
 from tui.ui.widgets.linetable import Cell, Column, LineTable
 
@@ -16,10 +17,12 @@ TOOLS = {
 MARK = "●"
 DUP = "dup"  # the DUP cell of a VM that shares an address with another VM
 HOST_MIN_WIDTH = 130  # the host name column is laid out from this content width on
+SITE_MAX_WIDTH = 12  # the VCENTER column (several vCenters open): longer names are cut
 
 
 class VMTable(LineTable):
-    """Columns: mark, name, power, tools, IP, DUP, path (and host name when wide)."""
+    """Columns: mark, name, power, tools, IP, DUP, path (then the vCenter while several are
+    open, and the host name when wide)."""
 
     def __init__(self, store: VMStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -35,6 +38,9 @@ class VMTable(LineTable):
             Column("dup", "DUP", 4),
             Column("path", "PATH", 10, flex=True, weight=2, middle=True),
         ]
+        if self.store.sites and self.store.show_site:
+            width_site = min(SITE_MAX_WIDTH, max(len("VCENTER"), *map(len, self.store.sites)))
+            cols.append(Column("vcenter", "VCENTER", width_site))
         if width >= HOST_MIN_WIDTH:
             cols.append(Column("host", "HOST NAME", 24))
         arrow = "▼" if self.store.sort_reverse else "▲"
@@ -58,7 +64,7 @@ class VMTable(LineTable):
         )
         if tools_cls == "good" and vm.guest_operations_ready is False:
             tools, tools_cls = "no-ops", "warn"
-        return [
+        cells: list[Cell] = [
             (MARK if moid in self.store.marks else " ", "mark"),
             (vm.name, None),
             (power, power_cls),
@@ -66,8 +72,11 @@ class VMTable(LineTable):
             (vm.ip_address or "-", "accent" if vm.ip_address else "dim"),
             (DUP, "warn") if self.store.has_duplicate(moid) else ("", None),
             (vm.folder, "dim"),
-            (vm.host_name or "-", "dim"),  # not drawn when the host column is not laid out
         ]
+        if self.store.sites and self.store.show_site:
+            cells.append((site_of(moid), "accent"))
+        cells.append((vm.host_name or "-", "dim"))  # not drawn unless the host column is laid out
+        return cells
 
     def refresh_moid(self, moid: str) -> None:
         pos = self.store.position(moid)
