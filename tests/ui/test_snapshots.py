@@ -176,3 +176,57 @@ def test_task_verdicts_80x24(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def _fleet_app() -> GuestnetApp:
+    """lab and prod (20 VMs each, the same names: clones of one template on two sites, their
+    rows side by side) and dr, which does not answer."""
+    from tui.vsphere.errors import ConnectError
+
+    lab = FakeClient(make_vms(20), guest_password=PASSWORD)
+    prod_vms = [
+        replace(vm, ip_address=vm.ip_address and vm.ip_address.replace("10.0.", "10.1."))
+        for vm in make_vms(20)
+    ]
+    prod = FakeClient(prod_vms, guest_password=PASSWORD)
+    prod.host = "vc.prod.example"
+    clients = {"vc.lab.example": lab, "vc.prod.example": prod}
+
+    async def connect(spec: Any) -> FakeClient:
+        if spec.host not in clients:
+            raise ConnectError("connection refused")
+        return clients[spec.host]
+
+    profiles = {
+        "lab": make_profile("lab"),
+        "prod": make_profile("prod", host="vc.prod.example"),
+        "dr": make_profile("dr", host="vc.dr.example"),
+    }
+    app = GuestnetApp(
+        profiles=profiles,
+        initial_profiles=["lab", "prod", "dr"],
+        connector=connect,
+        clock=fixed_clock,
+        remember_theme=False,
+        audit=lambda **_: None,
+        env={"FAKE_VC_PASSWORD": "vc-password"},
+    )
+    app.notify = lambda *a, **k: None  # type: ignore[method-assign]
+    return app
+
+
+def test_two_vcenters_and_a_dead_one_80x24(snap_compare: Any, monkeypatch: Any) -> None:
+    """One table over lab and prod (VCENTER column, marks on both), dr's banner line."""
+    import tui.ui.app as appmod
+
+    monkeypatch.setattr(appmod, "SITE_RETRY", (60.0,))  # the banner stays as it is
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        main = await _settle(pilot)
+        await wait_for(pilot, lambda: main.store.total == 40, what="both inventories")
+        await wait_for(pilot, lambda: "retrying" in main.status, what="dr's banner")
+        await pilot.press("space", "space")  # clone-000 of lab and of prod
+        _no_blink(pilot)
+        await pilot.pause()
+
+    assert snap_compare(_fleet_app(), terminal_size=(80, 24), run_before=run_before)
