@@ -331,3 +331,38 @@ def test_watch_patterns_come_from_the_filter_or_the_dialog() -> None:
     ):
         with pytest.raises(ValueError, match=problem):
             parse_watch(patterns, settle)
+
+
+def test_typing_and_backspace_in_the_filter_show_what_a_full_scan_shows() -> None:
+    """The store narrows earlier results while typing and finds them again on backspace; VMs
+    entering, leaving and renamed in between are never missed (checked against a full scan)."""
+    import random
+
+    rnd = random.Random(4)
+    store = VMStore()
+    vms = make_vms(300)
+    store.load(vms)
+    next_id = 1000
+    texts = ["", "c", "cl", "clo", "clone-0", "clone-01", "clone-0", "c", "team-a", "1", "12"]
+    for step in range(400):
+        roll = rnd.random()
+        if roll < 0.6:
+            store.set_filter(rnd.choice(texts))
+        elif roll < 0.75:
+            vm = replace(vms[0], moid=f"vm-{next_id}", name=f"clone-{rnd.randint(0, 999):03d}")
+            next_id += 1
+            store.apply(VMBatch((VMChange("enter", vm.moid, vm),)))
+        elif roll < 0.9 and store.vms:
+            moid = rnd.choice(sorted(store.vms))
+            store.apply(VMBatch((VMChange("leave", moid, None),)))
+        elif store.vms:
+            moid = rnd.choice(sorted(store.vms))
+            renamed = replace(store.vms[moid], name=f"clone-{rnd.randint(0, 999):03d}")
+            store.apply(VMBatch((VMChange("modify", moid, renamed, frozenset({"name"})),)))
+        needle = store.filter_text.strip().lower()
+        expected = [
+            m
+            for m in sorted(store.vms, key=lambda m: (store.vms[m].name.lower(), m))
+            if needle in f"{store.vms[m].name}\n{store.vms[m].path}".lower()
+        ]
+        assert store.visible == expected, (step, store.filter_text)

@@ -155,3 +155,44 @@ def test_long_sharer_lists_are_cut(n: int) -> None:
 
     names = [f"vm{i}" for i in range(n)]
     assert name_list(names) == ("vm0, vm1, vm2 and 1 more" if n == 4 else "vm0, vm1, vm2")
+
+
+def test_the_ipv4_fast_path_agrees_with_ipaddress() -> None:
+    """is_identity_ip judges dotted quads without ``ipaddress``: the same answer for every
+    kind of address, well formed or not."""
+    import ipaddress
+    import random
+
+    def reference(text: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            return False
+        return not (ip.is_link_local or ip.is_loopback or ip.is_unspecified or ip.is_multicast)
+
+    cases = [
+        "10.0.0.1", "127.0.0.1", "127.255.0.9", "169.254.3.4", "169.253.1.1", "0.0.0.0",
+        "0.1.2.3", "224.0.0.1", "239.255.255.255", "240.0.0.1", "255.255.255.255", "01.2.3.4",
+        "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4%eth0", "fe80::1", "::1", "2001:db8::1",
+        " 1.2.3.4", "1.2.3.+4", "1.2.3.4 ", "1.2.3.4\n", "\u0661.2.3.4", "", "1..2.3",
+    ]  # fmt: skip
+    rnd = random.Random(9)
+    cases += [".".join(str(rnd.randint(0, 300)) for _ in range(4)) for _ in range(3000)]
+    wrong = [c for c in cases if is_identity_ip.__wrapped__(c) != reference(c)]
+    assert wrong == []
+
+
+def test_add_all_builds_the_same_book_as_put() -> None:
+    vms = [
+        VM(f"vm-{i}", f"v{i}", f"/DC/vm/v{i}", "/DC/vm", ip_address=f"10.0.0.{i % 7}")
+        for i in range(40)
+    ] + [VM("vm-m", "m", "/DC/vm/m", "/DC/vm", mac_addresses=("00:50:56:aa:bb:cc",))]
+    one = AddressBook()
+    for vm in vms:
+        one.put(vm)
+    bulk = AddressBook()
+    bulk.add_all(vms[:20])
+    moved = dataclasses.replace(vms[3], ip_address="10.9.9.9")
+    bulk.add_all([*vms[20:], moved, vms[3]])  # vm-3 again, twice: put
+    assert bulk.vms == one.vms and bulk._addrs == one._addrs and bulk._holders == one._holders
+    assert bulk.duplicated() == one.duplicated() and bulk.duplicated()

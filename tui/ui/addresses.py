@@ -18,6 +18,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable
 
+from tui.ui.gcpause import gc_paused
 from tui.vsphere.identity import AddressBook
 from tui.vsphere.models import VM, VMBatch, VMChange
 from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT, Verdict, Verifier, name_list
@@ -66,8 +67,8 @@ class AddressIndex:
             return None
         book = AddressBook()
         for start in range(0, len(vms), SLICE):
-            for vm in vms[start : start + SLICE]:
-                book.put(vm)
+            with gc_paused():
+                book.add_all(vms[start : start + SLICE])
             await asyncio.sleep(0)
             if self._pending is not vms:
                 return None

@@ -26,10 +26,12 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
+from tui.ui.gcpause import gc_paused
 from tui.ui.session import GuestNetworkRunLike, VCenter, WatchLike
 from tui.vsphere.errors import GuestnetError, VimFault
 from tui.vsphere.models import VM, About, Fault, GuestCredentials, TaskEvent, VMBatch, VMChange
@@ -200,8 +202,15 @@ class Fleet:
         await asyncio.gather(*(c.close() for c in self._up()), return_exceptions=True)
 
 
-def qualified_vm(vm: VM, site: str) -> VM:
-    return replace(vm, moid=qualify(vm.moid, site))
+_VM_FIELDS = [f.name for f in fields(VM)]
+if _VM_FIELDS[0] != "moid":  # with_moid() puts the moid first
+    raise ImportError("tui.vsphere.models.VM no longer starts with its moid")
+_VM_REST = attrgetter(*_VM_FIELDS[1:])  # every field but the moid, as a tuple, in C
+
+
+def with_moid(vm: VM, moid: str) -> VM:
+    """``replace(vm, moid=moid)`` several times faster (a snapshot has tens of thousands)."""
+    return VM(moid, *_VM_REST(vm))
 
 
 def qualified_event(ev: TaskEvent, site: str) -> TaskEvent:
@@ -226,7 +235,7 @@ def split_by_site(vms: Iterable[VM]) -> dict[str, list[VM]]:
     """The VMs by site, each with its own moid, in the order given."""
     parts: dict[str, list[VM]] = {}
     for vm in vms:
-        parts.setdefault(site_of(vm.moid), []).append(replace(vm, moid=local_moid(vm.moid)))
+        parts.setdefault(site_of(vm.moid), []).append(with_moid(vm, local_moid(vm.moid)))
     return parts
 
 
@@ -253,11 +262,12 @@ class FleetWatch:
             if self._dirty:
                 self._dirty = False
                 self._diffs.clear()
-                changes = tuple(
-                    VMChange("enter", moid, vm)
-                    for site in self.vms.values()
-                    for moid, vm in site.items()
-                )
+                with gc_paused():
+                    changes = tuple(
+                        VMChange("enter", moid, vm)
+                        for site in self.vms.values()
+                        for moid, vm in site.items()
+                    )
                 # the screen clears its banner on a snapshot: say again which sites are out
                 asyncio.get_running_loop().call_soon(self._announce)
                 return VMBatch(changes, resync=True)
@@ -304,17 +314,19 @@ class FleetWatch:
     def _take(self, name: str, batch: VMBatch) -> None:
         mine = self.vms[name]
         if batch.resync:
-            self.vms[name] = {
-                (q := qualify(c.moid, name)): replace(c.vm, moid=q)
-                for c in batch.changes
-                if c.vm is not None and c.kind != "leave"
-            }
+            suffix = SEP + name
+            with gc_paused():
+                self.vms[name] = {
+                    (q := c.moid + suffix): with_moid(c.vm, q)
+                    for c in batch.changes
+                    if c.vm is not None and c.kind != "leave"
+                }
             self._dirty = True
         else:
             changes = []
             for c in batch.changes:
                 q = qualify(c.moid, name)
-                vm = replace(c.vm, moid=q) if c.vm is not None else None
+                vm = with_moid(c.vm, q) if c.vm is not None else None
                 if vm is None or c.kind == "leave":
                     mine.pop(q, None)
                 else:

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 from tui.ui.addresses import AddressIndex
 from tui.ui.fleet import site_of
+from tui.ui.gcpause import gc_paused
 from tui.vsphere.models import VM, VMBatch
 
 GLOB_CHARS = frozenset("*?[")
+SHOWN_KEPT = 64  # filter texts whose rows are kept (``VMStore._shown``)
 DUP_TOKEN = ":dup"  # in the filter: only VMs that share an address with another VM
 _DUP_RX = re.compile(r"(?<!\S):dup(?!\S)", re.IGNORECASE)
 
@@ -107,15 +109,20 @@ class VMStore:
     _needle: str | None = None
     addresses: AddressIndex = field(default_factory=AddressIndex)
     dup_only: bool = False  # the filter holds ":dup"
+    # substring filter -> the rows it showed, since the rows last changed (order, membership):
+    # typing on narrows the longest earlier list, backspace finds its list again, instead of a
+    # scan of every VM per keystroke (not kept for ":dup", whose rows follow the flags)
+    _shown: dict[str, list[str]] = field(default_factory=dict)
     sites: tuple[str, ...] = ()  # the vCenters of a fleet (qualified moids); () for one vCenter
     show_site: bool = True  # the VCENTER column (only with ``sites``)
 
     # -- data ---------------------------------------------------------------------------------
     def load(self, vms: Iterable[VM]) -> None:
-        self.vms = {vm.moid: vm for vm in vms}
-        self._hay = {m: _haystack(vm) for m, vm in self.vms.items()}
-        self.marks &= self.vms.keys()
-        self._resort()
+        with gc_paused():
+            self.vms = {vm.moid: vm for vm in vms}
+            self._hay = {m: _haystack(vm) for m, vm in self.vms.items()}
+            self.marks &= self.vms.keys()
+            self._resort()
 
     def apply(self, batch: VMBatch) -> ApplyResult:
         dups = self.addresses.apply(batch)
@@ -165,6 +172,16 @@ class VMStore:
         self._pred = compile_filter(text)
         needle = text.strip().lower()
         self._needle = needle if needle and not (GLOB_CHARS & set(needle)) else None
+        n = self._needle
+        if n is not None and not self.dup_only:
+            if (seen := self._shown.get(n)) is not None:  # back to an earlier text (backspace)
+                self._show(seen)
+                return
+            shorter = [k for k in self._shown if k in n]
+            if shorter:  # typing on: the rows holding the longer text are among those shown
+                hay = self._hay
+                self._show([m for m in self._shown[max(shorter, key=len)] if n in hay[m]])
+                return
         self._refilter()
 
     def set_sort(self, column: str, reverse: bool = False) -> None:
@@ -184,6 +201,7 @@ class VMStore:
                 m for m in order if missing(vms[m])
             ]
         self._sorted = order
+        self._shown.clear()
         self._refilter()
 
     def _dup_key(self) -> Callable[[VM], tuple[object, ...]]:
@@ -198,12 +216,17 @@ class VMStore:
             dup = self.addresses.dup
             rows = [m for m in rows if m in dup]
         if pred is None:
-            self.visible = list(rows)
+            self._show(list(rows))
         elif (needle := self._needle) is not None:  # the common case, without a call per VM
-            self.visible = [m for m in rows if needle in hay[m]]
+            self._show([m for m in rows if needle in hay[m]])
         else:
-            self.visible = [m for m in rows if pred(hay[m])]
+            self._show([m for m in rows if pred(hay[m])])
+
+    def _show(self, visible: list[str]) -> None:
+        self.visible = visible
         self._pos = None  # built when first asked
+        if self._needle is not None and not self.dup_only and len(self._shown) < SHOWN_KEPT:
+            self._shown[self._needle] = visible
 
     def position(self, moid: str) -> int | None:
         if self._pos is None:
