@@ -305,3 +305,39 @@ async def test_the_picker_opens_marked_profiles_and_groups(
         assert main.client.label == "sites"
         await wait_for(pilot, lambda: main.store.total == total, what="both again")
         await pilot.press("q")
+
+
+async def test_a_guest_account_per_vcenter(sim_factory: Callable[..., SimServer]) -> None:
+    """lab and prod have different guest accounts: the tick in the start dialog asks again for
+    prod, and each vCenter's VMs start with their own; the audit names each vCenter's user."""
+    lab = sim_factory()
+    prod = sim_factory(guest_user="ops", guest_password="Prod-Guest-Pass-77")
+    profiles = {"lab": sim_profile(lab, "lab"), "prod": sim_profile(prod, "prod")}
+    app, audit = make_app(lab, profiles, initial_profiles=["lab", "prod"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        total = len(lab.vm_names()) + len(prod.vm_names())
+        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        await pilot.press("slash", *"web-01", "enter", "ctrl+a", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
+        assert "ask again for prod" in screen_text(app)
+        await pilot.press(*lab.guest_password, "tab", "space", "shift+tab", "enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, StartModal) and "on prod" in screen_text(app),
+            what="the dialog for prod",
+        )
+        await pilot.press(
+            "shift+tab", "end", "ctrl+u", *"ops", "tab", *prod.guest_password, "enter"
+        )
+        await wait_for(pilot, lambda: main.task_pane.latest is not None, what="batch")
+        batch = main.task_pane.latest
+        assert batch is not None
+        await wait_for(pilot, lambda: batch.finished, within=30, what="the batch")
+        assert batch.totals()["succeeded"] == 2, {m: r.state for m, r in batch.rows.items()}
+        shown = screen_text(app)
+        assert lab.guest_password not in shown and prod.guest_password not in shown
+        await pilot.press("q")
+    users = {r["profile"]: r["guest_user"] for r in audit if r["action"] == "start-guest-network"}
+    assert users == {"lab": lab.guest_user, "prod": "ops"}
+    assert all(prod.guest_password not in repr(r) for r in audit)

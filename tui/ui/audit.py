@@ -76,8 +76,11 @@ class FleetAudit:
                     out.append(item)
             return out
 
+        users = fields.pop("guest_users", None) or {}  # guest accounts asked per vCenter
         for site, sink in self.sinks.items():
             part = {key: mine(site, value) for key, value in fields.items()}
+            if site in users:
+                part["guest_user"] = users[site]
             listed = [part.get(k) for k in VM_FIELDS if k in fields]
             if listed and not any(listed):
                 continue  # none of this record's VMs is on this vCenter

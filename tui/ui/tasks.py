@@ -119,6 +119,8 @@ class Batch:
     version: int = 0  # bumped on every change, for cheap redraw decisions
     watch: tuple[str, ...] = ()  # a watch batch: its patterns
     note: str = ""  # a watch batch: what the watcher says about itself (waiting VMs, status)
+    # several vCenters open: other guest credentials for some of them (by site name)
+    site_creds: dict[str, GuestCredentials] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -199,6 +201,7 @@ class Batch:
 
     def wipe_credentials(self) -> None:
         self.creds = None
+        self.site_creds = {}
 
 
 def apply_watch_event(row: TaskRow, ev: WatchEvent) -> None:

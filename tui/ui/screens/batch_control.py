@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from tui.ui.audit import AuditSink
+from tui.ui.fleet import site_of
 from tui.ui.screens.modals import ConfirmModal, StartModal, StartRequest, preflight
 from tui.ui.session import GuestNetworkRunLike, VCenter
 from tui.ui.tasks import Batch, TaskRow
@@ -106,11 +107,56 @@ class BatchControl:
             )
             return
 
+        sites = tuple(dict.fromkeys(site_of(vm.moid) for vm in writable if site_of(vm.moid)))
+
         def done(req: StartRequest | None) -> None:
-            if req is not None:
+            if req is None:
+                return
+            if req.per_vcenter:
+                self._ask_per_vcenter(writable, req, locked, sites)
+            else:
                 self.launch(writable, req, locked=locked)
 
-        self.screen.app.push_screen(StartModal(writable, self.guest_username()), done)
+        modal = StartModal(writable, self.guest_username(), sites=sites)
+        self.screen.app.push_screen(modal, done)
+
+    def _ask_per_vcenter(
+        self,
+        vms: list[VM],
+        req: StartRequest,
+        locked: list[tuple[VM, str]],
+        sites: tuple[str, ...],
+    ) -> None:
+        """The guest credentials of each vCenter after the first (whose are ``req``'s), one
+        dialog each; then the launch. Escape in any of them starts nothing."""
+        got = {sites[0]: req.creds}
+
+        def ask(rest: tuple[str, ...]) -> None:
+            if not rest:
+                self.launch(vms, req, locked=locked, site_creds=got)
+                return
+            site = rest[0]
+            mine = [vm for vm in vms if site_of(vm.moid) == site]
+
+            def done(answer: StartRequest | None) -> None:
+                if answer is None:
+                    self.screen.notify("Nothing started.", severity="warning", timeout=3)
+                    return
+                got[site] = answer.creds
+                ask(rest[1:])
+
+            self.screen.app.push_screen(
+                StartModal(
+                    mine,
+                    req.creds.username,
+                    title=f"Guest account on {site}",
+                    headline=f"Guest account for the {len(mine)} VMs on {site}",
+                    check=False,
+                ),
+                done,
+            )
+
+        ask(sites[1:])
 
     def launch(
         self,
@@ -118,12 +164,14 @@ class BatchControl:
         req: StartRequest,
         retry_of: Batch | None = None,
         locked: list[tuple[VM, str]] | None = None,
+        site_creds: dict[str, GuestCredentials] | None = None,
     ) -> Batch:
-        """``locked``: VMs skipped whatever the request says (a read-only profile's)."""
+        """``locked``: VMs skipped whatever the request says (a read-only profile's);
+        ``site_creds``: the guest credentials of each vCenter, when asked per vCenter."""
         ready, skipped = preflight(vms)
         run_vms = vms if req.include_skipped else ready
         skip_rows = (locked or []) + ([] if req.include_skipped else skipped)
-        return self.launch_now(run_vms, skip_rows, req.creds, retry_of)
+        return self.launch_now(run_vms, skip_rows, req.creds, retry_of, site_creds)
 
     def launch_now(
         self,
@@ -131,6 +179,7 @@ class BatchControl:
         skipped: list[tuple[VM, str]],
         creds: GuestCredentials,
         retry_of: Batch | None,
+        site_creds: dict[str, GuestCredentials] | None = None,
     ) -> Batch:
         """A new batch in the task pane, its audit record, and its worker."""
         # the VMs as the watch stream has them now (the start dialog may have been open a
@@ -139,17 +188,20 @@ class BatchControl:
         run_vms = [vms.get(vm.moid, vm) for vm in run_vms]
         skipped = [(vms.get(vm.moid, vm), why) for vm, why in skipped]
         batch = Batch.create(self.new_number(), creds, run_vms, skipped)
+        batch.site_creds = dict(site_creds or {})
         for old in self.task_pane.batches:
             if old is not retry_of and not old.running:
                 old.wipe_credentials()
         self.task_pane.add_batch(batch)
         for row in batch.rows.values():
             self.latest_row[row.vm.moid] = row
+        per_site = {k: c.username for k, c in (site_creds or {}).items()}
         self.audit(
             "start-guest-network" if retry_of is None else "retry-guest-network",
             vms=[(vm.name, vm.moid) for vm in run_vms],
             skipped=[{"name": vm.name, "moid": vm.moid, "reason": why} for vm, why in skipped],
             guest_user=creds.username,
+            **({"guest_users": per_site} if per_site else {}),
         )
         self.reveal("tasks")
         if run_vms:
@@ -201,7 +253,8 @@ class BatchControl:
 
     async def _follow(self, batch: Batch, vms: list[VM], creds: GuestCredentials) -> None:
         """The run's events into the batch; leaving the ``async with`` closes the run."""
-        run = self.client.start_guest_network(vms, creds, self.profile.concurrency)
+        per_site = {"site_creds": batch.site_creds} if batch.site_creds else {}
+        run = self.client.start_guest_network(vms, creds, self.profile.concurrency, **per_site)
         self.runs[batch.number] = run
         async with run:
             async for ev in run:
@@ -279,7 +332,7 @@ class BatchControl:
         if batch.needs_new_credentials() or batch.creds is None:
             self._ask_retry_credentials(batch, vms)
             return
-        self.launch_now(vms, [], batch.creds, batch)
+        self.launch_now(vms, [], batch.creds, batch, batch.site_creds)
 
     def _ask_retry_credentials(self, batch: Batch, vms: list[VM]) -> None:
         kinds = sorted({r.fault_type for r in batch.failed_rows() if r.fault_type})

@@ -142,6 +142,7 @@ class TrustModal(ModalScreen[TrustChoice | None]):
 class StartRequest:
     creds: GuestCredentials
     include_skipped: bool
+    per_vcenter: bool = False  # ask again for each other vCenter of the VMs (several open)
 
 
 def preflight(vms: list[VM]) -> tuple[list[VM], list[tuple[VM, str]]]:
@@ -171,11 +172,14 @@ class StartModal(ModalScreen[StartRequest | None]):
         check: bool = True,
         headline: str | None = None,
         info: str = "",
+        sites: tuple[str, ...] = (),
     ) -> None:
         """``headline`` replaces "TITLE on N VMs" and ``info`` says more under it (the watch
         asks for credentials with no VM list); ``note`` is a problem to show; ``check=False``:
-        no pre-flight."""
+        no pre-flight; ``sites``: the vCenters of the VMs, when several are open (more than
+        one: a tick asks a guest password per vCenter)."""
         super().__init__(classes="modal")
+        self.sites = sites
         self.vms = vms
         self.username = username
         self.title_text = title
@@ -210,6 +214,11 @@ class StartModal(ModalScreen[StartRequest | None]):
             yield Input(value=self.username, placeholder="guest user", id="username")
             yield Label("Guest password")
             yield SecretInput(placeholder="guest password", id="guest-password")
+            if len(self.sites) > 1:
+                yield Checkbox(
+                    f"These for {self.sites[0]}; ask again for {', '.join(self.sites[1:])}",
+                    id="per-vcenter",
+                )
             yield Static("", id="start-error", classes="dialog-error")
             yield Static(
                 "Tab moves · Enter in password starts · Escape cancels", classes="dialog-help"
@@ -240,8 +249,9 @@ class StartModal(ModalScreen[StartRequest | None]):
         if self.check and not self.ready and not include:
             error.update("Every VM would be skipped: tick “Include them anyway” or cancel.")
             return
+        per_vcenter = len(self.sites) > 1 and self.query_one("#per-vcenter", Checkbox).value
         creds = GuestCredentials(username=username, password=_take_password(event.input))
-        self.dismiss(StartRequest(creds=creds, include_skipped=include))
+        self.dismiss(StartRequest(creds=creds, include_skipped=include, per_vcenter=per_vcenter))
 
     def action_cancel(self) -> None:
         self.query_one("#guest-password", Input).value = ""
