@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tui.ui.gcpause import gc_paused
 from tui.ui.session import GuestNetworkRunLike, VCenter, WatchLike
-from tui.vsphere.errors import GuestnetError, VimFault
+from tui.vsphere.errors import FleetError, GuestnetError, VimFault
 from tui.vsphere.models import VM, About, Fault, GuestCredentials, TaskEvent, VMBatch, VMChange
 
 if TYPE_CHECKING:
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 
 SEP = "@"
 SiteState = Literal["connecting", "up", "down", "refused"]
-
-
-class FleetError(GuestnetError):
-    """A request the fleet cannot route (an unknown site, an open run)."""
 
 
 def qualify(moid: str, site: str) -> str:

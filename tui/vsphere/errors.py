@@ -93,3 +93,8 @@ class ProfileError(GuestnetError):
             parts.append(f"profile {profile!r}")
         parts.append(message)
         super().__init__(": ".join(parts).replace("\n", " "))
+
+
+class FleetError(GuestnetError):
+    """A request a view over several vCenters cannot route (tui/ui/fleet.py): an unknown
+    vCenter, one that is not connected, an open run (the watch follows one vCenter)."""
