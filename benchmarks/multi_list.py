@@ -56,7 +56,7 @@ from tui.commands import list_vms
 from tui.commands.output import table
 from tui.commands.targets import Site, close_all, connect_all, make_sites, together
 from tui.config.profiles import PasswordSource, Profile
-from tui.vsphere import Secret
+from tui.vsphere import Secret, gcpause
 
 SIMS = ({"seed": 1}, {"seed": 2}, {"seed": 3, "hello": False})
 TICK = os.sysconf("SC_CLK_TCK")
@@ -140,7 +140,7 @@ async def measure(
     pairs = list(zip(sites, https, strict=True))
 
     async def floor(site: Site, http: httpx.AsyncClient) -> None:
-        with list_vms.gc_paused():  # as the listing runs
+        with gcpause.gc_paused():  # as the listing runs
             await floor_list(site.client, http)
 
     # warm up every path (connections, caches)
@@ -195,7 +195,7 @@ async def measure(
     rows = statistics.median(rows_t)
     return {
         "vms_each": n,
-        "gc_paused": list_vms.gc_paused is not contextlib.nullcontext,
+        "gc_paused": gcpause.gc_paused is not contextlib.nullcontext,
         "releases": [s.client.release for s in sites],
         "floor_s": [round(statistics.median(r[i] for r in floors), 3) for i in range(len(sites))],
         "slowest_floor_s": round(slowest, 3),
@@ -233,7 +233,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     if a.gc_on:
-        list_vms.gc_paused = contextlib.nullcontext
+        gcpause.gc_paused = contextlib.nullcontext
     r = asyncio.run(bench(a.vms, max(1, a.repeat)))
     ok = "ok" if r["ratio"] <= 1.25 else "MISSED"
     print(

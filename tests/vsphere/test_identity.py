@@ -196,3 +196,34 @@ def test_add_all_builds_the_same_book_as_put() -> None:
     bulk.add_all([*vms[20:], moved, vms[3]])  # vm-3 again, twice: put
     assert bulk.vms == one.vms and bulk._addrs == one._addrs and bulk._holders == one._holders
     assert bulk.duplicated() == one.duplicated() and bulk.duplicated()
+
+
+def test_duplicate_of_orders_as_the_rule_says_through_changes() -> None:
+    """Parent (named in the annotation) first, then by name; over random books that change
+    (renames, moves, leaves), checked against the rule computed from scratch."""
+    import random
+
+    rnd = random.Random(7)
+    book = AddressBook()
+    live: dict[str, VM] = {}
+    for step in range(600):
+        moid = f"vm-{rnd.randint(0, 40)}"
+        if rnd.random() < 0.15 and moid in live:
+            book.remove(moid)
+            del live[moid]
+        else:
+            name = f"n{rnd.randint(0, 60):02d}"
+            note = f"clone of n{rnd.randint(0, 60):02d}" if rnd.random() < 0.5 else ""
+            ip = f"10.0.0.{rnd.randint(1, 6)}"
+            mac = f"00:50:56:00:00:0{rnd.randint(1, 4)}" if rnd.random() < 0.4 else None
+            live[moid] = vm(moid, name, ip, mac, note)
+            book.put(live[moid])
+        for m, v in live.items():
+            mine = set(identity_of(v))
+            others = [o for o, w in live.items() if o != m and mine & set(identity_of(w))]
+            names = sorted(live[o].name for o in others)
+            note = v.annotation or ""
+            expected = [n for n in names if note and n in note] + [
+                n for n in names if not (note and n in note)
+            ]
+            assert list(book.duplicate_of(m)) == expected, (step, m)

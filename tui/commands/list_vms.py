@@ -9,8 +9,6 @@ when none could be)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.base import err
@@ -85,26 +83,10 @@ async def fetch(up: list[Site]) -> None:
     async def one(site: Site) -> None:
         site.vms = list(await site.attempt(site.client.list_vms(site.profile.root)) or [])
 
+    from tui.vsphere.gcpause import gc_paused
+
     with gc_paused():
         await together(one(s) for s in up)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused meanwhile. A listing's pages decode to about 1.5
-    million JSON values per 20,000 VMs, in bursts, nearly none of them cyclic garbage, and the
-    full collections they trigger walk every listing built so far (3 × 20,000 VMs: about half
-    the client's CPU time, benchmarks/multi_list.py). Reference counting still frees; cyclic
-    garbage waits for the first collection after."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _kept(ns: argparse.Namespace, vms: list[VM]) -> list[tuple[VM, AddressBook]]:

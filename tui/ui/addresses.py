@@ -18,7 +18,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable
 
-from tui.ui.gcpause import gc_paused
+from tui.vsphere.gcpause import gc_paused
 from tui.vsphere.identity import AddressBook
 from tui.vsphere.models import VM, VMBatch, VMChange
 from tui.vsphere.verify import DEFAULT_VERIFY_TIMEOUT, Verdict, Verifier, name_list

@@ -31,9 +31,9 @@ from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
-from tui.ui.gcpause import gc_paused
 from tui.ui.session import GuestNetworkRunLike, VCenter, WatchLike
 from tui.vsphere.errors import FleetError, GuestnetError, VimFault
+from tui.vsphere.gcpause import gc_paused
 from tui.vsphere.models import VM, About, Fault, GuestCredentials, TaskEvent, VMBatch, VMChange
 
 if TYPE_CHECKING:

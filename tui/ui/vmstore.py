@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tui.ui.addresses import AddressIndex
 from tui.ui.fleet import site_of
-from tui.ui.gcpause import gc_paused
+from tui.vsphere.gcpause import gc_paused
 from tui.vsphere.models import VM, VMBatch
 
 GLOB_CHARS = frozenset("*?[")

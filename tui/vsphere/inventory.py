@@ -8,13 +8,13 @@ when a root path is given (a Folder/Datacenter retrieval to resolve the path).
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import aclosing, contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui.vsphere.errors import BadResponse, InventoryPathError
+from tui.vsphere.gcpause import gc_paused
 from tui.vsphere.models import VM
 from tui.vsphere.property import props_of, retrieve_pages
 from tui.vsphere.services import ServiceRefs
@@ -323,21 +323,5 @@ async def list_vms(
                 _add_container(folders, oc)
 
     await _retrieve_view(t, refs, view, inventory_prop_sets(), max_objects, scope, parse)
-    with _gc_paused():
+    with gc_paused():  # the VMs built here are all kept: a collection would only walk them
         return [build_vm(moid, rec, folders) for moid, rec in out]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC for a burst of allocations that create no garbage cycles.
-
-    The VMs built here are all kept; a collection in the middle would only walk them. The
-    previous state is restored (reference counting frees memory as usual meanwhile).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
