@@ -56,6 +56,19 @@ def make_vms(n: int) -> list[VM]:
     return [replace(vm, power_state="poweredOn") for vm in table_vms(n)]
 
 
+def site_vms(n: int, site: int) -> list[VM]:
+    """``make_vms(n)`` on the networks of vCenter number ``site`` (10.x for the first)."""
+    vms = make_vms(n)
+    if not site:
+        return vms
+    return [
+        replace(vm, ip_address=f"{10 + site}.{vm.ip_address.split('.', 1)[1]}")
+        if vm.ip_address
+        else vm
+        for vm in vms
+    ]
+
+
 class Run:
     def __init__(self, vms: Sequence[VM]) -> None:
         self.vms = list(vms)

@@ -85,6 +85,9 @@ async def test_two_vcenters_one_table_one_batch(sim_factory: Callable[..., SimSe
         await wait_for(pilot, lambda: batch.finished, within=30, what="the batch")
         assert batch.totals()["succeeded"] == 4, batch.totals()
         assert {r.vm.moid.rpartition("@")[2] for r in batch.rows.values()} == {"lab", "prod"}
+        await pilot.press("2")
+        tasks = screen_text(app)
+        assert all(f"web-0{i}@{site}" in tasks for i in (1, 2) for site in ("lab", "prod"))
         # the new addresses arrive on each vCenter's own stream
         for site, sim in (("lab", lab), ("prod", prod)):
             moid = next(m for m, vm in main.store.vms.items() if vm.name == "web-01" and site in m)
@@ -341,3 +344,25 @@ async def test_a_guest_account_per_vcenter(sim_factory: Callable[..., SimServer]
     users = {r["profile"]: r["guest_user"] for r in audit if r["action"] == "start-guest-network"}
     assert users == {"lab": lab.guest_user, "prod": "ops"}
     assert all(prod.guest_password not in repr(r) for r in audit)
+
+
+async def test_the_demo_over_two_simulated_vcenters(sim_factory: Callable[..., SimServer]) -> None:
+    from tui.ui.demo import demo_app
+
+    lab, prod = sim_factory(), sim_factory(hello=False)
+    app = demo_app(lab, prod, remember_theme=False, audit=lambda **_: None, themes_dir=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        total = len(lab.vm_names()) + len(prod.vm_names())
+        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        assert set(main.client.sites) == {"lab", "prod"}
+        first = screen_text(app).splitlines()[0]
+        assert "DEMO" in first and "lab+prod" in first
+        await pilot.press("q")
+
+
+def test_demo_rejects_a_bad_vcenter_count(capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.ui.demo import main
+
+    assert main(["--vcenters", "9"]) == 2
+    assert capsys.readouterr().err.strip() == "guestnet demo: --vcenters: expected 1 to 5, got 9"

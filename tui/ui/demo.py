@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_VMS = 300
+SITES = ("lab", "prod", "dr", "test", "dev")  # --vcenters N: the profiles of the simulated vCenters
 
 
 class _ArgError(Exception):
@@ -40,6 +41,13 @@ def _parser() -> _Parser:
     p.add_argument(
         "--task-seconds", type=float, default=3.0, help="how long each simulated task runs"
     )
+    p.add_argument(
+        "--vcenters",
+        type=int,
+        default=1,
+        help=f"simulated vCenters in one view, up to {len(SITES)} (default 1; the second "
+        "speaks 8.0U1)",
+    )
     p.add_argument("--screenshot", type=Path, help="save an SVG of a scripted session and exit")
     p.add_argument("--size", default="100x30", help="terminal size for --screenshot (WxH)")
     return p
@@ -52,13 +60,13 @@ def _size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def demo_profile(sim: Any) -> Any:
+def demo_profile(sim: Any, name: str = "demo") -> Any:
     from tui.config.profiles import PasswordSource, Profile
     from tui.vsphere.models import TLSSpec
     from tui.vsphere.secret import Secret
 
     return Profile(
-        name="demo",
+        name=name,
         host=sim.host,
         port=sim.port,
         username=sim.username,
@@ -69,20 +77,26 @@ def demo_profile(sim: Any) -> Any:
     )
 
 
-def demo_app(sim: Any, **kw: Any) -> Any:
+def demo_app(sim: Any, *more: Any, **kw: Any) -> Any:
+    """The app on ``sim`` (profile ``demo``) or, given ``more`` simulators, on all of them in
+    one view (profiles lab, prod, …)."""
     from tui.config import paths
     from tui.ui.app import GuestnetApp
 
-    profile = demo_profile(sim)
+    sims = (sim, *more)
+    names = SITES[: len(sims)] if more else ("demo",)
+    profiles = {name: demo_profile(s, name) for name, s in zip(names, sims, strict=True)}
     kw.setdefault("themes_dir", paths.themes_dir())
+    vms = sum(len(s.vm_names()) for s in sims)
+    where = f"{len(sims)} simulated vCenters" if more else "a simulated vCenter"
     return GuestnetApp(
-        profiles={"demo": profile},
-        initial_profile="demo",
+        profiles=profiles,
+        initial_profiles=list(names),
         demo=True,
         welcome=(
-            "DEMO: a simulated vCenter with "
-            f"{len(sim.vm_names())} VMs. Guest login: {sim.guest_user} / {sim.guest_password} "
-            "(the simulator's). Mark with space, start with s, ? lists every key."
+            f"DEMO: {where} with {vms} VMs. Guest login: {sim.guest_user} / "
+            f"{sim.guest_password} (the simulator's). Mark with space, start with s, ? lists "
+            "every key."
         ),
         **kw,
     )
@@ -149,25 +163,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise _ArgError(f"--vms: expected 1 to 100000, got {args.vms}")
         if args.task_seconds < 0:
             raise _ArgError(f"--task-seconds: expected 0 or more, got {args.task_seconds}")
+        if not 1 <= args.vcenters <= len(SITES):
+            raise _ArgError(f"--vcenters: expected 1 to {len(SITES)}, got {args.vcenters}")
     except _ArgError as exc:
         print(f"guestnet demo: {exc}", file=sys.stderr)
         return 2
     from tui.sim.server import SimError, SimServer
 
+    sims: list[Any] = []
     try:
-        sim = SimServer(vms=args.vms, seed=args.seed, task_seconds=args.task_seconds).start()
+        for i in range(args.vcenters):
+            sims.append(
+                SimServer(
+                    vms=args.vms,
+                    seed=args.seed + i,
+                    task_seconds=args.task_seconds,
+                    hello=i != 1,  # the second vCenter is an 8.0U1 one
+                ).start()
+            )
     except (SimError, OSError) as exc:
         print(f"guestnet demo: cannot start the simulator: {exc}", file=sys.stderr)
+        for sim in sims:
+            sim.stop()
         return 1
     try:
         if args.screenshot is not None:
-            asyncio.run(_screenshot(sim, args.screenshot, size))
+            asyncio.run(_screenshot(sims[0], args.screenshot, size))
             print(f"wrote {args.screenshot}")
             return 0
-        result = demo_app(sim).run()
+        result = demo_app(*sims).run()
         return result if isinstance(result, int) else 0
     finally:
-        sim.stop()
+        for sim in sims:
+            sim.stop()
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ def site_of(moid: str) -> str:
     return moid.rpartition(SEP)[2] if SEP in moid else ""
 
 
+def vm_label(vm: VM) -> str:
+    """The VM's name, and ``@site`` in a view over several vCenters (the task pane's VM cell:
+    clones of one template have the same name on each vCenter)."""
+    site = site_of(vm.moid)
+    return f"{vm.name}{SEP}{site}" if site else vm.name
+
+
 def local_moid(moid: str) -> str:
     """The vCenter's own moid of a qualified one."""
     return moid.rpartition(SEP)[0] if SEP in moid else moid

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
+from tui.ui.fleet import vm_label
 from tui.ui.tasks import Batch, TaskRow, fmt_seconds
 from tui.ui.widgets.linetable import Cell, Column, LineTable
 
@@ -101,14 +102,14 @@ class TaskTable(LineTable):
         if self.compact:
             bar = progress_bar(row)
             return [
-                (row.vm.name, None),
+                (vm_label(row.vm), None),
                 (row.state, STATE_CLASS.get(row.state)),
                 (bar[-4:].strip() if "%" in bar else "", "accent"),
                 (fmt_seconds(row.elapsed(now)), "dim"),
                 result,
             ]
         return [
-            (row.vm.name, None),
+            (vm_label(row.vm), None),
             (row.state, STATE_CLASS.get(row.state)),
             (progress_bar(row), "accent"),
             (fmt_seconds(row.queued_for(now)), "dim"),
