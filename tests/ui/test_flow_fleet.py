@@ -366,3 +366,41 @@ def test_demo_rejects_a_bad_vcenter_count(capsys: pytest.CaptureFixture[str]) ->
 
     assert main(["--vcenters", "9"]) == 2
     assert capsys.readouterr().err.strip() == "guestnet demo: --vcenters: expected 1 to 5, got 9"
+
+
+async def test_ctrl_r_restarts_a_stopped_stream_without_logging_in_again() -> None:
+    """prod's stream stops (its rows stay, a banner line says why); ctrl+r starts it again on
+    the same session — no second login — and lab is untouched throughout."""
+    from tests.ui.fakes import FakeClient, make_profile, make_vms
+    from tui.ui.app import GuestnetApp
+    from tui.vsphere.errors import ConnectError
+
+    lab = FakeClient(make_vms(5))
+    prod = FakeClient(make_vms(4), watch_error=ConnectError("connection reset"))
+    prod.host = "vc.prod.example"
+    clients = {"vc.lab.example": lab, "vc.prod.example": prod}
+    logins: list[str] = []
+
+    async def connect(spec: Any) -> FakeClient:
+        logins.append(spec.host)
+        return clients[spec.host]
+
+    app = GuestnetApp(
+        profiles={"lab": make_profile("lab"), "prod": make_profile("prod", host="vc.prod.example")},
+        initial_profiles=["lab", "prod"],
+        connector=connect,
+        remember_theme=False,
+        audit=lambda **_: None,
+        env={"FAKE_VC_PASSWORD": "vc-password"},
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await main_screen(pilot)
+        await wait_for(pilot, lambda: main.client.sites["prod"].state == "down", what="prod out")
+        assert main.store.total == 9  # prod's rows stay
+        assert "prod: updates stopped: connection reset — ctrl+r re-syncs" in main.status
+        prod.watch_error = None
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: main.client.sites["prod"].state == "up", what="prod up")
+        await wait_for(pilot, lambda: prod.watches == 2 and not main.status, what="re-sync")
+        assert main.store.total == 9 and sorted(logins) == ["vc.lab.example", "vc.prod.example"]
+        await pilot.press("q")

@@ -290,7 +290,11 @@ class GuestnetApp(App[int]):
 
         def reconnect() -> None:  # ctrl+r: every vCenter that is not up tries now
             for name, site in fleet.sites.items():
-                if site.state in ("down", "refused"):
+                if site.state not in ("down", "refused"):
+                    continue
+                if site.client is not None:  # logged in, its stream stopped: the re-sync
+                    fleet.attach(name, site.client)  # that follows starts it again
+                else:
                     connect(name)
 
         main.reconnect = reconnect
