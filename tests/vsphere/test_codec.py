@@ -231,15 +231,15 @@ def test_fast_vm_builder_equals_the_dataclass() -> None:
 def test_gc_pause_restores_the_previous_state() -> None:
     import gc
 
-    from tui.vsphere.inventory import _gc_paused
+    from tui.vsphere.gcpause import gc_paused
 
     assert gc.isenabled()
-    with _gc_paused():
+    with gc_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with pytest.raises(RuntimeError), _gc_paused():
+        with pytest.raises(RuntimeError), gc_paused():
             raise RuntimeError("x")
         assert not gc.isenabled()  # stays as the caller had it
     finally:
