@@ -37,6 +37,14 @@ def _dead(name: str = "dead") -> Profile:
     )
 
 
+async def _all_loaded(pilot: Any, *sims: SimServer) -> Any:
+    """The main screen once the VMs of every simulator are in its table."""
+    main = await main_screen(pilot)
+    total = sum(len(sim.vm_names()) for sim in sims)
+    await wait_for(pilot, lambda: main.store.total == total, what="every inventory")
+    return main
+
+
 def _names(main: Any, site: str) -> set[str]:
     return {vm.name for m, vm in main.store.vms.items() if m.endswith(f"@{site}")}
 
@@ -66,9 +74,7 @@ async def test_two_vcenters_one_table_one_batch(sim_factory: Callable[..., SimSe
     profiles = {"lab": sim_profile(lab, "lab"), "prod": sim_profile(prod, "prod")}
     app, audit = make_app(lab, profiles, initial_profiles=["lab", "prod"])
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await main_screen(pilot)
-        total = len(lab.vm_names()) + len(prod.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        main = await _all_loaded(pilot, lab, prod)
         assert _names(main, "lab") == set(lab.vm_names())
         assert _names(main, "prod") == set(prod.vm_names())
         text = screen_text(app)
@@ -200,9 +206,7 @@ async def test_a_vcenter_restarting_mid_batch(sim_factory: Callable[..., SimServ
     profiles = {"a": sim_profile(a, "a"), "b": sim_profile(b, "b")}
     app, _audit = make_app(a, profiles, initial_profiles=["a", "b"])
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await main_screen(pilot)
-        total = len(a.vm_names()) + len(b.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        main = await _all_loaded(pilot, a, b)
         batch = await _start(pilot, main, a, tuple("web-0[123]"))
         await wait_for(
             pilot,
@@ -260,9 +264,7 @@ async def test_a_read_only_profile_stays_read_only_in_a_group(
     profiles = {"lab": sim_profile(lab, "lab"), "prod": sim_profile(prod, "prod", read_only=True)}
     app, audit = make_app(lab, profiles, initial_profiles=["lab", "prod"])
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await main_screen(pilot)
-        total = len(lab.vm_names()) + len(prod.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        main = await _all_loaded(pilot, lab, prod)
         assert "read-only" not in screen_text(app).splitlines()[0]  # lab is writable
         batch = await _start(pilot, main, lab, tuple("web-01"))
         await wait_for(pilot, lambda: batch.finished, within=30, what="the batch")
@@ -297,16 +299,13 @@ async def test_the_picker_opens_marked_profiles_and_groups(
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
         assert "group: lab, prod" in screen_text(app)
         await pilot.press("space", "down", "space", "enter")  # mark lab and prod
-        main = await main_screen(pilot)
+        main = await _all_loaded(pilot, lab, prod)
         assert main.client.label == "lab+prod"
-        total = len(lab.vm_names()) + len(prod.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="picker")
         await pilot.press("end", "enter")  # the group's line
-        main = await main_screen(pilot)
+        main = await _all_loaded(pilot, lab, prod)
         assert main.client.label == "sites"
-        await wait_for(pilot, lambda: main.store.total == total, what="both again")
         await pilot.press("q")
 
 
@@ -318,9 +317,7 @@ async def test_a_guest_account_per_vcenter(sim_factory: Callable[..., SimServer]
     profiles = {"lab": sim_profile(lab, "lab"), "prod": sim_profile(prod, "prod")}
     app, audit = make_app(lab, profiles, initial_profiles=["lab", "prod"])
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await main_screen(pilot)
-        total = len(lab.vm_names()) + len(prod.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        main = await _all_loaded(pilot, lab, prod)
         await pilot.press("slash", *"web-01", "enter", "ctrl+a", "s")
         await wait_for(pilot, lambda: isinstance(app.screen, StartModal), what="start modal")
         assert "ask again for prod" in screen_text(app)
@@ -352,9 +349,7 @@ async def test_the_demo_over_two_simulated_vcenters(sim_factory: Callable[..., S
     lab, prod = sim_factory(), sim_factory(hello=False)
     app = demo_app(lab, prod, remember_theme=False, audit=lambda **_: None, themes_dir=None)
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await main_screen(pilot)
-        total = len(lab.vm_names()) + len(prod.vm_names())
-        await wait_for(pilot, lambda: main.store.total == total, what="both inventories")
+        main = await _all_loaded(pilot, lab, prod)
         assert set(main.client.sites) == {"lab", "prod"}
         first = screen_text(app).splitlines()[0]
         assert "DEMO" in first and "lab+prod" in first

@@ -41,10 +41,15 @@ def _app(vms: list[VM] | None = None, script: Script | None = None) -> GuestnetA
         }
     )
     client = FakeClient(vms or make_vms(60), script=script, guest_password=PASSWORD)
+    return _quiet_app({"lab": make_profile()}, ["lab"], connector_for(client))
+
+
+def _quiet_app(profiles: dict[str, Any], names: list[str], connector: Any) -> GuestnetApp:
+    """The app on fake clients, a fixed clock and no toasts: the same picture every run."""
     app = GuestnetApp(
-        profiles={"lab": make_profile()},
-        initial_profile="lab",
-        connector=connector_for(client),
+        profiles=profiles,
+        initial_profiles=names,
+        connector=connector,
         clock=fixed_clock,
         remember_theme=False,
         audit=lambda **_: None,
@@ -202,17 +207,7 @@ def _fleet_app() -> GuestnetApp:
         "prod": make_profile("prod", host="vc.prod.example"),
         "dr": make_profile("dr", host="vc.dr.example"),
     }
-    app = GuestnetApp(
-        profiles=profiles,
-        initial_profiles=["lab", "prod", "dr"],
-        connector=connect,
-        clock=fixed_clock,
-        remember_theme=False,
-        audit=lambda **_: None,
-        env={"FAKE_VC_PASSWORD": "vc-password"},
-    )
-    app.notify = lambda *a, **k: None  # type: ignore[method-assign]
-    return app
+    return _quiet_app(profiles, ["lab", "prod", "dr"], connect)
 
 
 def test_two_vcenters_and_a_dead_one_80x24(snap_compare: Any, monkeypatch: Any) -> None:
