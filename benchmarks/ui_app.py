@@ -122,9 +122,19 @@ class Client:
         self.go = asyncio.Event()  # the data "arrives" when the benchmark says so
 
     async def watch_vms(
-        self, root: str | None = None, on_status: Callable[[str], None] | None = None
+        self,
+        root: str | None = None,
+        on_status: Callable[[str], None] | None = None,
+        *,
+        moid_suffix: str = "",
     ) -> AsyncIterator[VMBatch]:
-        batch = VMBatch(tuple(VMChange("enter", vm.moid, vm) for vm in self.vms), resync=True)
+        # as the client builds them: with the suffix in each moid (a fleet's site)
+        vms = (
+            [replace(vm, moid=vm.moid + moid_suffix) for vm in self.vms]
+            if moid_suffix
+            else self.vms
+        )
+        batch = VMBatch(tuple(VMChange("enter", vm.moid, vm) for vm in vms), resync=True)
         await self.go.wait()
         self.resync_at = time.perf_counter()
         self.resync_cpu = time.process_time()
@@ -219,12 +229,12 @@ async def bench(n: int, sites: int = 1) -> dict[str, float]:
         ups_cpu: list[float] = []
         for k in range(20):
             vm = client.vms[k]
-            new = replace(vm, ip_address=f"192.168.0.{k}")
+            new = replace(vm, moid=moid(vm.moid), ip_address=f"192.168.0.{k}")
             c0, t0 = time.process_time(), time.perf_counter()
             client.queue.put_nowait(
-                VMBatch((VMChange("modify", vm.moid, new, frozenset({"ip_address"})),))
+                VMBatch((VMChange("modify", new.moid, new, frozenset({"ip_address"})),))
             )
-            while main.store.vms[moid(vm.moid)].ip_address != new.ip_address:  # noqa: ASYNC110
+            while main.store.vms[new.moid].ip_address != new.ip_address:  # noqa: ASYNC110
                 await asyncio.sleep(0)
             await pilot.pause()
             ups.append(time.perf_counter() - t0)

@@ -248,21 +248,26 @@ class FakeClient:
             q.put_nowait(batch)
 
     async def watch_vms(
-        self, root: str | None = None, on_status: Callable[[str], None] | None = None
+        self,
+        root: str | None = None,
+        on_status: Callable[[str], None] | None = None,
+        *,
+        moid_suffix: str = "",
     ) -> AsyncIterator[VMBatch]:
         self.watches += 1
         q: asyncio.Queue[VMBatch] = asyncio.Queue()
         self._queues.append(q)
         try:
-            yield VMBatch(
-                tuple(VMChange("enter", m, vm) for m, vm in self.vms.items()), resync=True
+            yield _tagged(
+                VMBatch(tuple(VMChange("enter", m, vm) for m, vm in self.vms.items()), True),
+                moid_suffix,
             )
             if self.watch_error is not None:
                 if on_status is not None:
                     on_status("connection lost, retrying in 4 s")
                 raise self.watch_error
             while True:
-                yield await q.get()
+                yield _tagged(await q.get(), moid_suffix)
         finally:
             self._queues.remove(q)
 
@@ -292,6 +297,21 @@ class FakeClient:
             await asyncio.Event().wait()
         if self.close_error is not None:
             raise self.close_error
+
+
+def _tagged(batch: VMBatch, tag: str) -> VMBatch:
+    """``batch`` with ``tag`` after every moid, as the client's ``moid_suffix`` makes it."""
+    if not tag:
+        return batch
+    return VMBatch(
+        tuple(
+            VMChange(
+                c.kind, c.moid + tag, replace(c.vm, moid=c.moid + tag) if c.vm else None, c.changed
+            )
+            for c in batch.changes
+        ),
+        batch.resync,
+    )
 
 
 def connector_for(client: FakeClient) -> Callable[[ConnectSpec], Awaitable[FakeClient]]:

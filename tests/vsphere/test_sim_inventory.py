@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -136,6 +137,36 @@ async def test_watch_resyncs_after_session_expiry(sim_factory, wire: Wire) -> No
     await w.aclose()
     await c.close()
     assert sim.stats()["live"]["filters"] == 0
+
+
+async def test_watch_with_a_moid_suffix_tags_every_moid(sim_factory, wire: Wire) -> None:
+    """``moid_suffix`` (a view over several vCenters): the snapshot, a change and a leave all
+    carry it, in ``VMChange.moid`` and ``VM.moid``; nothing else about the VMs differs."""
+    sim = sim_factory(vms=6)
+    c = await connect(sim, wire)
+    plain = c.watch_vms()
+    tagged = c.watch_vms(moid_suffix="@prod")
+    a, b = await plain.__anext__(), await tagged.__anext__()
+    assert b.resync and sorted(ch.moid for ch in b.changes) == sorted(
+        f"{ch.moid}@prod" for ch in a.changes
+    )
+    by_moid = {ch.moid: ch.vm for ch in a.changes}
+    for ch in b.changes:
+        assert ch.vm is not None and ch.vm.moid == ch.moid
+        assert (
+            dataclasses.replace(ch.vm, moid=ch.moid.removesuffix("@prod"))
+            == by_moid[ch.moid.removesuffix("@prod")]
+        )
+    vm = a.changes[0].moid
+    sim.set_power(vm, "suspended")
+    ch, _ = await next_change(tagged, lambda ch: "power_state" in ch.changed)
+    assert ch.moid == f"{vm}@prod" and ch.vm is not None and ch.vm.moid == ch.moid
+    sim.remove_vm(vm)
+    ch, _ = await next_change(tagged, lambda ch: ch.kind == "leave")
+    assert ch.moid == f"{vm}@prod" and ch.vm is None
+    await plain.aclose()
+    await tagged.aclose()
+    await c.close()
 
 
 async def test_watch_survives_server_restart(sim_factory, wire: Wire) -> None:

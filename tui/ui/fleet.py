@@ -6,8 +6,10 @@ The app connects each site on its own (``attach``, ``set_state``); the fleet nev
 site on another. Towards the screen:
 
 - moids are *qualified*: ``vm-42@prod`` (a vSphere moid never holds ``@``), so the VM store, the
-  address index, marks and the task pane work unchanged over every site at once; a task's moid
-  is qualified the same way, so an audit record can be split by site;
+  address index, marks and the task pane work unchanged over every site at once. Each site's
+  client qualifies the VMs of its stream as it builds them (``watch_vms(moid_suffix=…)``: no
+  copy of 20,000 VMs per snapshot); a task's moid is qualified here, so an audit record can be
+  split by site;
 - ``watch_vms`` merges the sites' streams. A site's full snapshot (its first, or after it lost
   its session) must not wipe the others' rows, so the merged stream sends a snapshot of *every*
   site (coalesced: several sites re-syncing at once make one) and diffs in between;
@@ -26,9 +28,8 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from tui.ui.session import GuestNetworkRunLike, VCenter, WatchLike
@@ -169,9 +170,14 @@ class Fleet:
 
     # -- streams and calls ----------------------------------------------------------------------
     def watch_vms(
-        self, root: str | None = None, on_status: Callable[[str], None] | None = None
+        self,
+        root: str | None = None,
+        on_status: Callable[[str], None] | None = None,
+        *,
+        moid_suffix: str = "",
     ) -> WatchLike:
-        """Every site's VMs, each under its own profile's ``root`` (``root`` is not used)."""
+        """Every site's VMs, each under its own profile's ``root`` (``root`` is not used), their
+        moids qualified (``moid_suffix`` is not used either)."""
         return FleetWatch(self, on_status)
 
     def start_guest_network(
@@ -205,17 +211,6 @@ class Fleet:
         await asyncio.gather(*(c.close() for c in self._up()), return_exceptions=True)
 
 
-_VM_FIELDS = [f.name for f in fields(VM)]
-if _VM_FIELDS[0] != "moid":  # with_moid() puts the moid first
-    raise ImportError("tui.vsphere.models.VM no longer starts with its moid")
-_VM_REST = attrgetter(*_VM_FIELDS[1:])  # every field but the moid, as a tuple, in C
-
-
-def with_moid(vm: VM, moid: str) -> VM:
-    """``replace(vm, moid=moid)`` several times faster (a snapshot has tens of thousands)."""
-    return VM(moid, *_VM_REST(vm))
-
-
 def qualified_event(ev: TaskEvent, site: str) -> TaskEvent:
     return replace(
         ev,
@@ -238,7 +233,7 @@ def split_by_site(vms: Iterable[VM]) -> dict[str, list[VM]]:
     """The VMs by site, each with its own moid, in the order given."""
     parts: dict[str, list[VM]] = {}
     for vm in vms:
-        parts.setdefault(site_of(vm.moid), []).append(with_moid(vm, local_moid(vm.moid)))
+        parts.setdefault(site_of(vm.moid), []).append(replace(vm, moid=local_moid(vm.moid)))
     return parts
 
 
@@ -300,8 +295,10 @@ class FleetWatch:
         await site.up_event.wait()
         client = site.client
         assert client is not None
-        watch = client.watch_vms(
-            root=site.profile.root, on_status=lambda t: self.fleet.stream_status(name, t)
+        watch = client.watch_vms(  # the client qualifies its moids as it builds the VMs
+            root=site.profile.root,
+            on_status=lambda t: self.fleet.stream_status(name, t),
+            moid_suffix=SEP + name,
         )
         try:
             async for batch in watch:
@@ -315,28 +312,21 @@ class FleetWatch:
                 await watch.aclose()
 
     def _take(self, name: str, batch: VMBatch) -> None:
+        """One batch of site ``name`` (its moids qualified already) into the merge."""
         mine = self.vms[name]
         if batch.resync:
-            suffix = SEP + name
-            with gc_paused():
-                self.vms[name] = {
-                    (q := c.moid + suffix): with_moid(c.vm, q)
-                    for c in batch.changes
-                    if c.vm is not None and c.kind != "leave"
-                }
+            self.vms[name] = {
+                c.moid: c.vm for c in batch.changes if c.vm is not None and c.kind != "leave"
+            }
             self._dirty = True
         else:
-            changes = []
             for c in batch.changes:
-                q = qualify(c.moid, name)
-                vm = with_moid(c.vm, q) if c.vm is not None else None
-                if vm is None or c.kind == "leave":
-                    mine.pop(q, None)
+                if c.vm is None or c.kind == "leave":
+                    mine.pop(c.moid, None)
                 else:
-                    mine[q] = vm
-                changes.append(VMChange(c.kind, q, vm, c.changed))
+                    mine[c.moid] = c.vm
             if not self._dirty:  # else the coming snapshot holds these changes
-                self._diffs.append(VMBatch(tuple(changes)))
+                self._diffs.append(batch)
         self._wake.set()
 
     async def aclose(self) -> None:

@@ -65,7 +65,11 @@ class VCenter(Protocol):
     def username(self) -> str: ...
 
     def watch_vms(
-        self, root: str | None = None, on_status: Callable[[str], None] | None = None
+        self,
+        root: str | None = None,
+        on_status: Callable[[str], None] | None = None,
+        *,
+        moid_suffix: str = "",
     ) -> WatchLike: ...
 
     def start_guest_network(

@@ -355,8 +355,11 @@ class Client:
         *,
         max_wait: int = 30,
         backoff: Sequence[float] = updates.DEFAULT_BACKOFF,
+        moid_suffix: str = "",
     ) -> updates.VMWatch:
-        """Async iterator of VMBatch; the first (and each after a recovery) has ``resync=True``."""
+        """Async iterator of VMBatch; the first (and each after a recovery) has ``resync=True``.
+        ``moid_suffix`` is appended to every moid it reports (``VM.moid``, ``VMChange.moid``):
+        the streams of several vCenters then merge without two VMs sharing a moid."""
         self._check_open()
         w = updates.VMWatch(
             self.transport,
@@ -367,6 +370,7 @@ class Client:
             backoff=backoff,
             max_objects=self.max_objects,
             on_close=self._forget,
+            moid_suffix=moid_suffix,
         )
         self._track(w)
         return w

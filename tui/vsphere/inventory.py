@@ -177,14 +177,16 @@ def vm_record(obj_content: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(rec)
 
 
-def build_vm(moid: str, rec: Sequence[Any], folders: FolderMap) -> VM:
+def build_vm(moid: str, rec: Sequence[Any], folders: FolderMap, tag: str = "") -> VM:
+    """``tag`` is appended to the VM's moid (``VM.moid`` is ``moid + tag``): see
+    ``Client.watch_vms(moid_suffix=…)``."""
     name = rec[_I_NAME]
     if name is None:
         name = moid
     folder = folders.path(rec[_I_PARENT])
     ready = rec[_I_READY]
     vm = _new_vm(VM)
-    _set_moid(vm, moid)
+    _set_moid(vm, moid + tag)
     _set_name(vm, name)
     _set_path(vm, f"{folder}/{name}")
     _set_folder(vm, folder)
@@ -220,9 +222,9 @@ def nic_addresses(primary: str | None, nics: Any) -> tuple[tuple[str, ...], tupl
     return tuple(ips), tuple(macs)
 
 
-def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap) -> VM:
+def vm_of(moid: str, d: Mapping[str, Any], folders: FolderMap, tag: str = "") -> VM:
     """A VM from a {property path: value} dict (the live-update state)."""
-    return build_vm(moid, [d.get(p) for p in VM_PROPERTIES], folders)
+    return build_vm(moid, [d.get(p) for p in VM_PROPERTIES], folders, tag)
 
 
 async def load_folders(t: Transport, refs: ServiceRefs, max_objects: int, scope: int) -> FolderMap:

@@ -51,15 +51,16 @@ def changed_fields(old: VM, new: VM, paths: Iterable[str]) -> frozenset[str]:
 class WatchedVMs:
     """The VMs under the watch's root (and the folders for their paths), folded from UpdateSets."""
 
-    def __init__(self, folders: FolderMap) -> None:
+    def __init__(self, folders: FolderMap, tag: str = "") -> None:
         self.folders = folders
+        self.tag = tag  # appended to every moid it reports (``watch_vms(moid_suffix=…)``)
         self.props: dict[str, dict[str, Any]] = {}  # VM moid → {property path: value}
         self.vms: dict[str, VM] = {}
 
     def snapshot(self) -> VMBatch:
         """Every VM as an ``enter``: the resync batch."""
         return VMBatch(
-            tuple(VMChange("enter", m, vm, ALL_VM_FIELDS) for m, vm in self.vms.items()),
+            tuple(VMChange("enter", vm.moid, vm, ALL_VM_FIELDS) for vm in self.vms.values()),
             resync=True,
         )
 
@@ -98,17 +99,18 @@ class WatchedVMs:
 
     def _changes(self, touched: dict[str, set[str]], left: list[str]) -> list[VMChange]:
         changes: list[VMChange] = []
+        tag = self.tag
         for moid, paths in touched.items():
-            new = vm_of(moid, self.props[moid], self.folders)
+            new = vm_of(moid, self.props[moid], self.folders, tag)
             old = self.vms.get(moid)
             self.vms[moid] = new
             if old is None:
-                changes.append(VMChange("enter", moid, new, ALL_VM_FIELDS))
+                changes.append(VMChange("enter", new.moid, new, ALL_VM_FIELDS))
             elif fields := changed_fields(old, new, paths):
-                changes.append(VMChange("modify", moid, new, fields))
+                changes.append(VMChange("modify", new.moid, new, fields))
         for moid in left:
             if self.vms.pop(moid, None) is not None:
-                changes.append(VMChange("leave", moid, None, frozenset()))
+                changes.append(VMChange("leave", moid + tag, None, frozenset()))
         return changes
 
 
@@ -125,15 +127,17 @@ class _WatchHandler:
         max_objects: int,
         deliver: Callable[[VMBatch], Awaitable[None]],
         status: Callable[[str], None],
+        tag: str = "",
     ) -> None:
         self.t = t
+        self.tag = tag
         self.refs = refs
         self.root = root
         self.max_wait = max_wait
         self.max_objects = max_objects
         self.deliver = deliver
         self.status = status
-        self.watched = WatchedVMs(FolderMap(root=refs.root_folder))
+        self.watched = WatchedVMs(FolderMap(root=refs.root_folder), tag)
         self.synced = False  # the life's first complete snapshot was delivered
 
     async def setup(self, pc: Collector) -> None:
@@ -143,7 +147,7 @@ class _WatchHandler:
         view = await create_inventory_view(self.t, self.refs, container, ctype, pc.scope)
         pc.own("ContainerView", view, "DestroyView")
         await pc.add_filter(view_spec(view, inventory_prop_sets()))
-        self.watched = WatchedVMs(folders)
+        self.watched = WatchedVMs(folders, self.tag)
         self.synced = False
 
     async def next_wait(self, pc: Collector) -> int | None:
@@ -180,6 +184,7 @@ class VMWatch:
         backoff: Sequence[float] = DEFAULT_BACKOFF,
         max_objects: int = DEFAULT_MAX_OBJECTS,
         on_close: Callable[[VMWatch], None] | None = None,
+        moid_suffix: str = "",
     ) -> None:
         status = status_reporter("watch", on_status)
         handler = _WatchHandler(
@@ -190,6 +195,7 @@ class VMWatch:
             max_objects=max_objects,
             deliver=self._deliver,
             status=status,
+            tag=moid_suffix,
         )
         self._loop = UpdateLoop(
             t,
