@@ -399,3 +399,34 @@ async def test_ctrl_r_restarts_a_stopped_stream_without_logging_in_again() -> No
         await wait_for(pilot, lambda: prod.watches == 2 and not main.status, what="re-sync")
         assert main.store.total == 9 and sorted(logins) == ["vc.lab.example", "vc.prod.example"]
         await pilot.press("q")
+
+
+async def test_the_palette_lists_each_vcenters_state(sim_factory: Callable[..., SimServer]) -> None:
+    from tests.ui.helpers import lasting_notifications, palette_offers
+
+    lab, old = sim_factory(), sim_factory(hello=False)
+    profiles = {
+        "lab": sim_profile(lab, "lab"),
+        "old": sim_profile(old, "old", read_only=True),
+        "dead": _dead(),
+    }
+    app, _audit = make_app(lab, profiles, initial_profiles=["lab", "old", "dead"])
+    lasting_notifications(app)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await _all_loaded(pilot, lab, old)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"vCenters: state")
+        await wait_for(pilot, lambda: palette_offers(app, "vCenters: state of each"), what="it")
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: any(n.title == "vCenters" for n in app._notifications), what="list"
+        )
+        text = next(n.message for n in app._notifications if n.title == "vCenters")
+        lines = text.splitlines()
+        assert lines[0].startswith("lab: up · vCenter ") and "TLS ca-file" in lines[0]
+        assert lines[1].startswith("old: up · vCenter ") and "API 8.0.1.0" in lines[1]
+        assert lines[1].endswith("read-only")
+        # tried again every 0.3 s here: caught down (why, when next) or trying again
+        assert lines[2].startswith(("dead: down — ", "dead: connecting — ")), lines[2]
+        await pilot.press("q")

@@ -127,6 +127,22 @@ class Fleet:
         for listener in list(self._listeners):
             listener(text)
 
+    def summary(self) -> list[str]:
+        """One line per site: its state, version, API release and TLS, or why it is out."""
+        lines = []
+        for site in self.sites.values():
+            parts = [f"{site.name}: {site.state}"]
+            c = site.client
+            if c is not None:
+                if c.about is not None:
+                    parts.append(f"vCenter {c.about.version}")
+                parts += [f"API {c.release or '?'}", f"TLS {c.tls_mode}"]
+            if site.profile.read_only:
+                parts.append("read-only")
+            line = " · ".join(parts)
+            lines.append(f"{line} — {site.status}" if site.status else line)
+        return lines
+
     def read_only_of(self, moid: str) -> str | None:
         """The read-only profile that ``moid`` belongs to, else None."""
         site = self.sites.get(site_of(moid))

@@ -57,6 +57,17 @@ def main_commands(main: MainScreen, profiles: Callable[[], Any]) -> Iterable[Sys
         ("Show tasks", "The task pane (2)", partial(main.action_show_pane, "tasks")),
         ("Show fault", "The fault pane (3)", partial(main.action_show_pane, "fault")),
     ]
+    if main.store.sites:
+        cmds.append(
+            (
+                "vCenters: state of each",
+                "Each vCenter's state, version, API release and TLS, or why it is out",
+                main.show_vcenters,
+            )
+        )
+        cmds.append(
+            ("Show / hide the vCenter column", "The VCENTER column (V)", main.action_toggle_vcenter)
+        )
     for col in main.sortable_columns():  # the shown columns: no host sort when it is hidden
         for rev in (False, True):
             label = f"Sort by {col} {'descending' if rev else 'ascending'}"

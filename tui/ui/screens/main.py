@@ -315,6 +315,11 @@ class MainScreen(Screen[None]):
             self.reconnect()
         self.start_watch()
 
+    def show_vcenters(self) -> None:
+        """Each vCenter's state, version, API release and TLS (several open; the palette)."""
+        if isinstance(self.client, Fleet):
+            self.notify("\n".join(self.client.summary()), title="vCenters", timeout=15)
+
     def action_toggle_vcenter(self) -> None:
         """Show or hide the VCENTER column (several vCenters open)."""
         if not self.store.sites:
