@@ -180,9 +180,6 @@ class GuestnetApp(App[int]):
     def _profiles_chosen(self, message: PickerScreen.ProfilesChosen) -> None:
         self.open_profiles(message.names)
 
-    def connect_profile(self, name: str) -> None:
-        self.open_profiles([name])
-
     def open_profiles(self, names: Sequence[str]) -> None:
         """Open profiles and groups by name: one profile as its own session, several as one
         view over all of them (``open_fleet``)."""
